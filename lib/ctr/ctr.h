@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+/*
+ * libros container runtime: the public face used by roci, sysctr and
+ * userctr.  One definition of a container: the OCI runtime spec
+ * (config.json), given either as a bundle directory or as an in-memory
+ * JSON object.  Every call is synchronous, never prints and never exits.
+ */
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "core/err.h"
+
+#define CTR_DEFAULT_STATE_ROOT "/run/roci"
+
+enum ctr_status { CTR_CREATING, CTR_CREATED, CTR_RUNNING, CTR_PAUSED, CTR_STOPPED };
+
+struct ctr_create_opts {
+	const char *state_root; /* NULL: CTR_DEFAULT_STATE_ROOT */
+	const char *id;
+	const char *bundle;       /* directory; root.path is relative to it */
+	json_t *spec;             /* optional: use this instead of bundle/config.json */
+	const char *pid_file;     /* optional */
+	const char *console_socket; /* optional: unix socket to send the pty master to */
+	bool no_pivot;            /* MS_MOVE + chroot instead of pivot_root */
+	int preserve_fds;         /* fds 3..3+N-1 passed to the container */
+	int stdio[3];             /* fds for the process's stdin/out/err; -1 = inherit */
+	bool no_new_keyring;
+};
+
+struct ctr_state {
+	char id[256];
+	enum ctr_status status;
+	pid_t pid;                   /* 0 when stopped */
+	unsigned long long start_time; /* /proc/PID/stat field 22, to detect pid reuse */
+	char bundle[4096];
+	char created[64];            /* RFC 3339 */
+	json_t *annotations;         /* owned; may be NULL */
+};
+
+/* Creates the container: namespaces, mounts, cgroup, hooks up to
+ * createContainer; the user process waits until ctr_start.  On failure
+ * nothing is left behind (no mount, cgroup, state dir or process). */
+int ctr_create(const struct ctr_create_opts *o, struct ros_err *e);
+/* Lets the created process exec the user program; runs startContainer and
+ * poststart hooks. */
+int ctr_start(const char *state_root, const char *id, struct ros_err *e);
+/* Reads state, refreshing status from the live process. st->annotations
+ * must be released with ctr_state_release. */
+int ctr_state_get(const char *state_root, const char *id, struct ctr_state *st, struct ros_err *e);
+void ctr_state_release(struct ctr_state *st);
+/* The OCI state JSON (ociVersion, id, status, pid, bundle, annotations). */
+json_t *ctr_state_json(const struct ctr_state *st);
+/* Sends sig to the init process (or every process in the cgroup with all). */
+int ctr_kill(const char *state_root, const char *id, int sig, bool all, struct ros_err *e);
+/* Removes a stopped container (force: kills it first); runs poststop hooks. */
+int ctr_delete(const char *state_root, const char *id, bool force, struct ros_err *e);
+/* Lists container ids under state_root; *ids is a NULL-terminated heap strv. */
+int ctr_list(const char *state_root, char ***ids, struct ros_err *e);
