@@ -19,24 +19,24 @@ enum ctr_status { CTR_CREATING, CTR_CREATED, CTR_RUNNING, CTR_PAUSED, CTR_STOPPE
 struct ctr_create_opts {
 	const char *state_root; /* NULL: CTR_DEFAULT_STATE_ROOT */
 	const char *id;
-	const char *bundle;       /* directory; root.path is relative to it */
-	json_t *spec;             /* optional: use this instead of bundle/config.json */
-	const char *pid_file;     /* optional */
+	const char *bundle;         /* directory; root.path is relative to it */
+	json_t *spec;               /* optional: use this instead of bundle/config.json */
+	const char *pid_file;       /* optional */
 	const char *console_socket; /* optional: unix socket to send the pty master to */
-	bool no_pivot;            /* MS_MOVE + chroot instead of pivot_root */
-	int preserve_fds;         /* fds 3..3+N-1 passed to the container */
-	int stdio[3];             /* fds for the process's stdin/out/err; -1 = inherit */
+	bool no_pivot;              /* MS_MOVE + chroot instead of pivot_root */
+	int preserve_fds;           /* fds 3..3+N-1 passed to the container */
+	int stdio[3];               /* fds for the process's stdin/out/err; -1 = inherit */
 	bool no_new_keyring;
 };
 
 struct ctr_state {
 	char id[256];
 	enum ctr_status status;
-	pid_t pid;                   /* 0 when stopped */
+	pid_t pid;                     /* 0 when stopped */
 	unsigned long long start_time; /* /proc/PID/stat field 22, to detect pid reuse */
 	char bundle[4096];
-	char created[64];            /* RFC 3339 */
-	json_t *annotations;         /* owned; may be NULL */
+	char created[64];    /* RFC 3339 */
+	json_t *annotations; /* owned; may be NULL */
 };
 
 /* Creates the container: namespaces, mounts, cgroup, hooks up to
