@@ -46,7 +46,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBROS := $(BUILD)/lib/libros.a
 
 # ---- programs: one directory each, every .c in it --------------------------
-PROG_DIRS := roci:cli/roci ros:cli/ros sysctr:sysctr userctr:userctr
+PROG_DIRS := roci:cli/roci ros:cli/ros sysctr:sysctr userctr:userctr ros-network:network
 define prog_template
 $(1)_SRCS := $$(sort $$(wildcard $(2)/*.c))
 ifneq ($$($(1)_SRCS),)
@@ -153,7 +153,7 @@ lint: $(DEPS_STAMP)
 	$(Q)shellcheck -x $$(git ls-files '*.sh' '.ci/run' 'tests/run-test')
 
 analyze: $(DEPS_STAMP)
-	$(Q)for f in $(LIB_SRCS) $(INIT_SRCS) $(foreach p,roci ros sysctr userctr,$($(p)_SRCS)); do \
+	$(Q)for f in $(LIB_SRCS) $(INIT_SRCS) $(foreach p,roci ros sysctr userctr ros-network,$($(p)_SRCS)); do \
 		$(CC) $(BASE_CFLAGS) -O1 -fanalyzer -fsyntax-only $$f || exit 1; done
 
 clean:
