@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The root filesystem: overlay(lower = the root squashfs through a loop
+ * device or a directory, upper = tmpfs), switched into by MS_MOVE + chroot
+ * (an initramfs cannot be pivot_root'ed away), after emptying the initramfs.
+ * And the state disk, bind-mounted over the directories that persist.
+ */
+#define _GNU_SOURCE
+#include <blkid/blkid.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/loop.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "init.h"
+
+#define MEDIA_DIR "/run/ros/media"
+#define ROOT_RO "/run/ros/root-ro"
+#define ROOT_RW "/run/ros/root-rw"
+#define STATE_DIR "/run/ros/state"
+#define MEDIA_LABEL "ROS"
+#define MEDIA_WAIT_MS 10000
+#define DEVICE_WAIT_MS 5000
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+	nanosleep(&ts, NULL);
+}
+
+/* Resolves LABEL=, UUID= or a path to a device node; NULL if absent. */
+static char *device_find(const char *spec)
+{
+	blkid_cache cache = NULL;
+	if (blkid_get_cache(&cache, "/dev/null") < 0)
+		return NULL;
+	char *dev = blkid_evaluate_spec(spec, &cache);
+	blkid_put_cache(cache);
+	if (dev && access(dev, F_OK) < 0) {
+		free(dev);
+		dev = NULL;
+	}
+	return dev;
+}
+
+/* Filesystem type of dev, or "" when nothing is recognised. */
+static int device_probe(const char *dev, char *type, size_t size, bool *has_partitions, struct ros_err *e)
+{
+	blkid_probe pr = blkid_new_probe_from_filename(dev);
+	if (!pr)
+		return err_set(e, errno ? errno : EIO, "probe %s", dev);
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+	blkid_probe_enable_partitions(pr, 1);
+	int r = blkid_do_safeprobe(pr);
+	const char *val = NULL;
+	type[0] = '\0';
+	if (r == 0 && blkid_probe_lookup_value(pr, "TYPE", &val, NULL) == 0)
+		snprintf(type, size, "%s", val);
+	if (has_partitions)
+		*has_partitions = r == 0 && blkid_probe_lookup_value(pr, "PTTYPE", &val, NULL) == 0;
+	blkid_free_probe(pr);
+	if (r == -2)
+		return err_setx(e, EINVAL, "probe %s: more than one filesystem signature", dev);
+	if (r < 0)
+		return err_setx(e, EIO, "probe %s: cannot read it", dev);
+	return 0;
+}
+
+static int mount_device(const char *dev, const char *dir, unsigned long flags, struct ros_err *e)
+{
+	char type[32];
+	int r = device_probe(dev, type, sizeof(type), NULL, e);
+	if (r < 0)
+		return r;
+	if (!type[0])
+		return err_setx(e, EINVAL, "mount %s: no filesystem on it", dev);
+	r = fs_mkdir_p(dir, 0755, e);
+	if (r < 0)
+		return r;
+	if (mount(dev, dir, type, flags, NULL) < 0)
+		return err_set(e, errno, "mount %s (%s) on %s", dev, type, dir);
+	return 0;
+}
+
+/* The boot medium: the filesystem labelled ROS, read-only at MEDIA_DIR. */
+static int media_mount(struct ros_err *e)
+{
+	cleanup_free char *dev = NULL;
+	for (int waited = 0; !(dev = device_find("LABEL=" MEDIA_LABEL)); waited += 100) {
+		if (waited >= MEDIA_WAIT_MS)
+			return err_setx(e, ENOENT, "no filesystem labelled %s appeared in %d s (and no ros.root=)",
+			                MEDIA_LABEL, MEDIA_WAIT_MS / 1000);
+		sleep_ms(100);
+	}
+	log_info("boot medium %s", dev);
+	return mount_device(dev, MEDIA_DIR, MS_RDONLY, e);
+}
+
+/* Attaches file to a free loop device, read-only, cleared on last close.
+ * Returns the open loop fd: keep it until the device is mounted. */
+static int loop_attach(const char *file, char *dev, size_t size, struct ros_err *e)
+{
+	cleanup_close int file_fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (file_fd < 0)
+		return err_set(e, errno, "open %s", file);
+	cleanup_close int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return err_set(e, errno, "open /dev/loop-control");
+	for (int attempt = 0; attempt < 32; attempt++) {
+		int nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+		if (nr < 0)
+			return err_set(e, errno, "get a free loop device");
+		snprintf(dev, size, "/dev/loop%d", nr);
+		cleanup_close int fd = open(dev, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENOENT) { /* devtmpfs has not made the node yet */
+				sleep_ms(10);
+				continue;
+			}
+			return err_set(e, errno, "open %s", dev);
+		}
+		struct loop_config cfg = {.fd = (unsigned)file_fd};
+		cfg.info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR;
+		size_t name_len = strnlen(file, sizeof(cfg.info.lo_file_name) - 1);
+		memcpy(cfg.info.lo_file_name, file, name_len); /* informative only: truncation is fine */
+		if (ioctl(fd, LOOP_CONFIGURE, &cfg) == 0)
+			return TAKE_FD(fd);
+		if (errno == EBUSY) /* another process took it first */
+			continue;
+		if (errno != EINVAL && errno != ENOTTY)
+			return err_set(e, errno, "configure %s for %s", dev, file);
+		/* Kernels before 5.8: two steps. */
+		if (ioctl(fd, LOOP_SET_FD, file_fd) < 0) {
+			if (errno == EBUSY)
+				continue;
+			return err_set(e, errno, "attach %s to %s", file, dev);
+		}
+		if (ioctl(fd, LOOP_SET_STATUS64, &cfg.info) < 0) {
+			int saved = errno;
+			ioctl(fd, LOOP_CLR_FD, 0);
+			return err_set(e, saved, "set status of %s", dev);
+		}
+		return TAKE_FD(fd);
+	}
+	return err_setx(e, EBUSY, "attach %s: every free loop device was taken", file);
+}
+
+static bool in_initramfs(void)
+{
+	struct statfs sf;
+	/* ROS_CMDLINE is the test harness: never empty the host's root. */
+	return getpid() == 1 && !getenv("ROS_CMDLINE") && statfs("/", &sf) == 0 &&
+	       (sf.f_type == RAMFS_MAGIC || sf.f_type == TMPFS_MAGIC) && access("/init", F_OK) == 0;
+}
+
+/* Frees the initramfs' RAM: deletes everything on its device; mounts
+ * (NEWROOT, the moved API filesystems) are on other devices. */
+static void initramfs_empty(void)
+{
+	struct stat root;
+	if (lstat("/", &root) < 0)
+		return;
+	DIR *d = opendir("/");
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char path[PATH_MAX];
+		struct stat st;
+		snprintf(path, sizeof(path), "/%s", de->d_name);
+		if (lstat(path, &st) == 0 && st.st_dev == root.st_dev)
+			fs_remove_tree(path, NULL);
+	}
+	closedir(d);
+}
+
+static int switch_root(struct ros_err *e)
+{
+	static const char *const moved[] = {"/dev", "/proc", "/sys", "/run"};
+	bool empty = in_initramfs();
+	for (size_t i = 0; i < ARRAY_SIZE(moved); i++) {
+		char to[PATH_MAX];
+		snprintf(to, sizeof(to), NEWROOT "%s", moved[i]);
+		if (mkdir(to, 0755) < 0 && errno != EEXIST)
+			return err_set(e, errno, "mkdir %s", to);
+		if (mount(moved[i], to, NULL, MS_MOVE, NULL) < 0)
+			return err_set(e, errno, "move %s to %s", moved[i], to);
+	}
+	if (chdir(NEWROOT) < 0)
+		return err_set(e, errno, "chdir " NEWROOT);
+	if (empty)
+		initramfs_empty();
+	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+		return err_set(e, errno, "move " NEWROOT " to /");
+	if (chroot(".") < 0 || chdir("/") < 0)
+		return err_set(e, errno, "chroot " NEWROOT);
+	if (mkdir("/tmp", 01777) < 0 && errno != EEXIST)
+		return err_set(e, errno, "mkdir /tmp");
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+		return err_set(e, errno, "mount tmpfs on /tmp");
+	/* Shared, as containers expect (rslave volumes, mount propagation). */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SHARED, NULL) < 0)
+		log_warn("make / shared: %s", strerror(errno));
+	return 0;
+}
+
+int root_setup(const struct init_cmdline *c, struct ros_err *e)
+{
+	char src[PATH_MAX];
+	int r = fs_mkdir_p("/run/ros", 0755, e);
+	if (r < 0)
+		return r;
+	if (c->root[0]) {
+		snprintf(src, sizeof(src), "%s", c->root);
+	} else if (access("/ros/root.squashfs", F_OK) == 0) {
+		snprintf(src, sizeof(src), "/ros/root.squashfs");
+	} else {
+		r = media_mount(e);
+		if (r < 0)
+			return r;
+		snprintf(src, sizeof(src), MEDIA_DIR "/ros/root.squashfs");
+	}
+	struct stat st;
+	if (stat(src, &st) < 0)
+		return err_set(e, errno, "root %s", src);
+	const char *lower = src;
+	if (!S_ISDIR(st.st_mode)) {
+		char dev[64];
+		r = fs_mkdir_p(ROOT_RO, 0755, e);
+		if (r < 0)
+			return r;
+		cleanup_close int loop_fd = loop_attach(src, dev, sizeof(dev), e);
+		if (loop_fd < 0)
+			return loop_fd;
+		if (mount(dev, ROOT_RO, "squashfs", MS_RDONLY | MS_NODEV, NULL) < 0)
+			return err_set(e, errno, "mount %s (%s) as squashfs on " ROOT_RO, src, dev);
+		lower = ROOT_RO;
+	}
+	r = fs_mkdir_p(ROOT_RW, 0755, e);
+	if (r < 0)
+		return r;
+	if (mount("tmpfs", ROOT_RW, "tmpfs", 0, "mode=0755") < 0)
+		return err_set(e, errno, "mount tmpfs on " ROOT_RW);
+	if (mkdir(ROOT_RW "/upper", 0755) < 0 || mkdir(ROOT_RW "/work", 0755) < 0)
+		return err_set(e, errno, "mkdir in " ROOT_RW);
+	if (mkdir(NEWROOT, 0755) < 0 && errno != EEXIST)
+		return err_set(e, errno, "mkdir " NEWROOT);
+	char opts[PATH_MAX + 128];
+	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=" ROOT_RW "/upper,workdir=" ROOT_RW "/work", lower);
+	if (mount("overlay", NEWROOT, "overlay", 0, opts) < 0)
+		return err_set(e, errno, "mount overlay (%s) on " NEWROOT, opts);
+	return switch_root(e);
+}
+
+/* A disk is blank when libblkid finds nothing on it and its first MiB is
+ * zeros: autoformat must never eat data it merely fails to recognise. */
+static int device_check_blank(const char *dev, struct ros_err *e)
+{
+	char type[32];
+	bool parts = false;
+	int r = device_probe(dev, type, sizeof(type), &parts, e);
+	if (r < 0)
+		return r;
+	if (type[0] || parts)
+		return err_setx(e, EEXIST, "%s is not blank (it holds %s)", dev, type[0] ? type : "a partition table");
+	cleanup_close int fd = open(dev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(e, errno, "open %s", dev);
+	static char buf[64 * 1024];
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0)
+			return err_set(e, errno, "read %s", dev);
+		for (ssize_t j = 0; j < n; j++)
+			if (buf[j])
+				return err_setx(e, EEXIST, "%s is not blank (non-zero data in its first MiB)", dev);
+		if (n < (ssize_t)sizeof(buf))
+			break;
+	}
+	return 0;
+}
+
+static int state_format(const char *dev, const char *label, struct ros_err *e)
+{
+	for (int waited = 0; access(dev, F_OK) < 0; waited += 100) {
+		if (waited >= DEVICE_WAIT_MS)
+			return err_setx(e, ENOENT, "ros.state.autoformat=%s: no such device after %d s", dev,
+			                DEVICE_WAIT_MS / 1000);
+		sleep_ms(100);
+	}
+	int r = device_check_blank(dev, e);
+	if (r < 0)
+		return err_prefix(e, "ros.state.autoformat");
+	log_info("formatting blank %s as ext4 %s", dev, label);
+	char label_arg[64], dev_arg[INIT_VALUE_MAX];
+	snprintf(label_arg, sizeof(label_arg), "%s", label);
+	snprintf(dev_arg, sizeof(dev_arg), "%s", dev);
+	char *const argv[] = {"mkfs.ext4", "-F", "-L", label_arg, dev_arg, NULL};
+	pid_t pid = spawn("mkfs.ext4", argv, 0);
+	if (pid < 0)
+		return err_set(e, -pid, "run mkfs.ext4");
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return err_set(e, errno, "wait for mkfs.ext4");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return err_setx(e, EIO, "mkfs.ext4 -L %s %s failed (status %d)", label, dev, status);
+	return 0;
+}
+
+int state_setup(const struct init_cmdline *c, struct ros_err *e)
+{
+	static const char *const persistent[] = {"/var/lib/ros", "/var/lib/userctr", "/home", "/opt", "/var/log"};
+	if (!strcmp(c->state, "none"))
+		return 0;
+	cleanup_free char *dev = device_find(c->state);
+	if (!dev && c->autoformat[0]) {
+		const char *label = strncmp(c->state, "LABEL=", 6) ? "ROS_STATE" : c->state + 6;
+		int r = state_format(c->autoformat, label, e);
+		if (r < 0)
+			return r;
+		dev = strdup(c->autoformat);
+		if (!dev)
+			return err_set(e, ENOMEM, "state");
+	}
+	if (!dev) {
+		log_info("no state disk %s: state stays in RAM", c->state);
+		return 0;
+	}
+	int r = mount_device(dev, STATE_DIR, MS_NOATIME, e);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ARRAY_SIZE(persistent); i++) {
+		char from[PATH_MAX];
+		snprintf(from, sizeof(from), STATE_DIR "%s", persistent[i]);
+		if ((r = fs_mkdir_p(from, 0755, e)) < 0 || (r = fs_mkdir_p(persistent[i], 0755, e)) < 0)
+			return r;
+		if (mount(from, persistent[i], NULL, MS_BIND, NULL) < 0)
+			return err_set(e, errno, "bind %s on %s", from, persistent[i]);
+	}
+	log_info("state disk %s mounted on " STATE_DIR, dev);
+	return 0;
+}
