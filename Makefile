@@ -59,7 +59,7 @@ endif
 endef
 $(foreach p,$(PROG_DIRS),$(eval $(call prog_template,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p))))))
 
-# init (PID 1) is static and links only lib/core.
+# init (PID 1) is static and links only lib/core (dynamic under SANITIZE: ASan cannot link static).
 INIT_SRCS := $(sort $(wildcard init/*.c))
 ifneq ($(INIT_SRCS),)
 PROGS += $(BUILD)/bin/init
@@ -67,7 +67,7 @@ INIT_LIBS ?=
 $(BUILD)/bin/init: $(INIT_SRCS:%.c=$(BUILD)/obj/%.o) $(filter $(BUILD)/obj/lib/core/%,$(LIB_OBJS))
 	@mkdir -p $(@D)
 	@echo "  LD      $@ (static)"
-	$(Q)$(CC) $(ALL_CFLAGS) -static-pie -Wl,-z,relro,-z,now $(if $(SANITIZE),,-s) -o $@ $^ $(INIT_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(if $(SANITIZE),-pie,-static-pie) -Wl,-z,relro,-z,now $(if $(SANITIZE),,-s) -o $@ $^ $(INIT_LIBS)
 endif
 
 # ---- tests -----------------------------------------------------------------
