@@ -56,6 +56,8 @@ static int apply(struct init_cmdline *c, const char *key, const char *val, bool 
 		return set_str(c->autoformat, key, val, e);
 	if (!strcmp(key, "ros.rescue"))
 		return set_bool(&c->rescue, key, val, has_val, e);
+	if (!strcmp(key, "ros.debug"))
+		return set_bool(&c->debug, key, val, has_val, e);
 	if (!strcmp(key, "ros.cgroup")) {
 		if (!strcmp(val, "v1"))
 			c->cgroup_v1 = true;

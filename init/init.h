@@ -21,6 +21,7 @@ struct init_cmdline {
 	char autoformat[INIT_VALUE_MAX]; /* ros.state.autoformat=/dev/X */
 	bool cgroup_v1;                  /* ros.cgroup=v1 */
 	bool rescue;                     /* ros.rescue: rescue shell instead of sysctr */
+	bool debug;                      /* ros.debug: log reaped orphans and more */
 	unsigned shutdown_timeout_s;     /* ros.shutdown.timeout=SECONDS */
 };
 

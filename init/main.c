@@ -61,6 +61,34 @@ static void ignore_signal(int sig)
 	(void)sig;
 }
 
+/* In a child: make the terminal behind /dev/console (ttyS0, tty1...) the
+ * controlling tty, so a shell gets job control and ctrl-C; /dev/console
+ * itself cannot be one.  Nothing to do when the console is not a tty. */
+static void console_take(void)
+{
+	char active[128] = "", dev[160];
+	if (!isatty(0))
+		return;
+	int fd = open("/sys/class/tty/console/active", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, active, sizeof(active) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n > 0) {
+		active[n] = '\0';
+		active[strcspn(active, "\n")] = '\0';
+		char *last = strrchr(active, ' '); /* the last one is /dev/console */
+		snprintf(dev, sizeof(dev), "/dev/%s", last ? last + 1 : active);
+		fd = open(dev, O_RDWR | O_NOCTTY);
+		if (fd >= 0) {
+			for (int i = 0; i < 3; i++)
+				dup2(fd, i);
+			if (fd > 2)
+				close(fd);
+		}
+	}
+	ioctl(0, TIOCSCTTY, 0);
+}
+
 int spawn(const char *path, char *const argv[], int flags)
 {
 	char term[64], cmdline_env[INIT_VALUE_MAX * 8];
@@ -82,7 +110,7 @@ int spawn(const char *path, char *const argv[], int flags)
 	if (flags & (SPAWN_SETSID | SPAWN_CONSOLE))
 		setsid();
 	if (flags & SPAWN_CONSOLE)
-		ioctl(0, TIOCSCTTY, 0); /* fails harmlessly when the console is not a tty */
+		console_take();
 	execvpe(path, argv, envp);
 	dprintf(2, "init: exec %s: %s\n", path, strerror(errno));
 	_exit(127);
@@ -147,8 +175,11 @@ static void stop_all(void)
 {
 	init.phase = STOP_ALL_TERM;
 	log_info("sending SIGTERM to all processes");
+	if (init.rescue && init.pid > 0)
+		kill(init.pid, SIGHUP); /* an interactive shell ignores SIGTERM */
 	if (kill(-1, SIGTERM) < 0 && errno == ESRCH)
 		finish();
+	kill(-1, SIGCONT); /* a stopped process cannot act on SIGTERM */
 	timer_arm(init.stop_fd, TERM_ALL_WAIT_MS);
 	reap(); /* no children at all: done */
 }
@@ -314,12 +345,11 @@ static int signals_setup(void)
  * from /run/ros/init.pid. */
 static long outer_pid(void)
 {
-	cleanup_fclose FILE *f = fopen("/proc/self/status", "re");
-	char line[256];
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "NSpid:", 6))
-			return strtol(line + 6, NULL, 10);
-	return getpid();
+	cleanup_free char *status = NULL;
+	if (fs_read_all("/proc/self/status", 64 * 1024, &status, NULL, NULL) < 0)
+		return getpid();
+	char *nspid = strstr(status, "\nNSpid:");
+	return nspid ? strtol(nspid + 7, NULL, 10) : getpid();
 }
 
 static void run_file_write(const char *path, const char *content)
@@ -340,6 +370,8 @@ static void cmdline_read(void)
 	int problems = init_cmdline_parse(env ? env : text ? text : "", &init.cmdline, &e);
 	if (problems < 0)
 		log_warn("%s%s (ignored)", err_msg(&e), problems < -1 ? " and more" : "");
+	if (init.cmdline.debug)
+		log_set_level(LOG_LVL_DEBUG);
 }
 
 /* Everything up to starting sysctr.  Non-fatal problems are logged; a

@@ -71,14 +71,16 @@ static int mount_cgroups_v1(struct ros_err *e)
 {
 	if (mount("cgroup", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755") < 0)
 		return err_set(e, errno, "mount tmpfs on /sys/fs/cgroup");
-	cleanup_fclose FILE *f = fopen("/proc/cgroups", "re");
-	if (!f)
-		return err_set(e, errno, "open /proc/cgroups");
-	char line[256];
-	while (fgets(line, sizeof(line), f)) {
-		char name[64], dir[128];
-		unsigned hier, num, enabled;
-		if (line[0] == '#' || sscanf(line, "%63s %u %u %u", name, &hier, &num, &enabled) != 4 || !enabled)
+	cleanup_free char *cgroups = NULL;
+	int r = fs_read_all("/proc/cgroups", 64 * 1024, &cgroups, NULL, e);
+	if (r < 0)
+		return r;
+	/* "#subsys_name hierarchy num_cgroups enabled" */
+	for (char *save = NULL, *line = strtok_r(cgroups, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *fields = NULL, *name = strtok_r(line, " \t", &fields), *field = NULL, dir[128];
+		for (int i = 0; i < 3; i++)
+			field = strtok_r(NULL, " \t", &fields);
+		if (!name || name[0] == '#' || !field || strcmp(field, "1") || strlen(name) > 64)
 			continue;
 		snprintf(dir, sizeof(dir), "/sys/fs/cgroup/%s", name);
 		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
@@ -108,18 +110,23 @@ int mounts_cgroups(bool v1, struct ros_err *e)
 
 int modules_load(const char *list)
 {
-	cleanup_fclose FILE *f = fopen(list, "re");
-	if (!f) {
-		if (errno != ENOENT)
-			log_warn("open %s: %s", list, strerror(errno));
+	cleanup_free char *text = NULL;
+	struct ros_err e = {0};
+	if (fs_read_all(list, 1 << 20, &text, NULL, &e) < 0) {
+		if (e.code != ENOENT)
+			log_warn("%s", err_msg(&e));
 		return 0;
 	}
 	struct utsname u;
 	uname(&u);
 	int failures = 0;
-	char line[512];
-	for (unsigned lineno = 1; fgets(line, sizeof(line), f); lineno++) {
-		line[strcspn(line, "\r\n")] = '\0';
+	unsigned lineno = 0;
+	for (char *line = text, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		line[strcspn(line, "\r")] = '\0';
 		char *name = line + strspn(line, " \t");
 		if (!*name || *name == '#')
 			continue;

@@ -163,9 +163,12 @@ static int loop_attach(const char *file, char *dev, size_t size, struct ros_err 
 static bool in_initramfs(void)
 {
 	struct statfs sf;
+	if (statfs("/", &sf) < 0)
+		return false;
+	log_debug("/ is filesystem type %#lx", (unsigned long)sf.f_type);
 	/* ROS_CMDLINE is the test harness: never empty the host's root. */
-	return getpid() == 1 && !getenv("ROS_CMDLINE") && statfs("/", &sf) == 0 &&
-	       (sf.f_type == RAMFS_MAGIC || sf.f_type == TMPFS_MAGIC) && access("/init", F_OK) == 0;
+	return getpid() == 1 && !getenv("ROS_CMDLINE") && (sf.f_type == RAMFS_MAGIC || sf.f_type == TMPFS_MAGIC) &&
+	       access("/init", F_OK) == 0;
 }
 
 /* Frees the initramfs' RAM: deletes everything on its device; mounts
@@ -189,6 +192,7 @@ static void initramfs_empty(void)
 			fs_remove_tree(path, NULL);
 	}
 	closedir(d);
+	log_debug("emptied the initramfs");
 }
 
 static int switch_root(struct ros_err *e)
