@@ -335,6 +335,12 @@ int state_setup(const struct init_cmdline *c, struct ros_err *e)
 	if (!strcmp(c->state, "none"))
 		return 0;
 	cleanup_free char *dev = device_find(c->state);
+	char type[32] = "";
+	/* ros.state may name the autoformat device itself: format it if empty. */
+	if (dev && !strcmp(dev, c->autoformat) && device_probe(dev, type, sizeof(type), NULL, NULL) == 0 && !type[0]) {
+		free(dev);
+		dev = NULL;
+	}
 	if (!dev && c->autoformat[0]) {
 		const char *label = strncmp(c->state, "LABEL=", 6) ? "ROS_STATE" : c->state + 6;
 		int r = state_format(c->autoformat, label, e);

@@ -243,3 +243,32 @@ console_grep() { grep -E -- "$1" "$CONSOLE"; }
 	init_wait_exit
 	[ "$INIT_RC" -eq 130 ]
 }
+
+@test "ros.state naming a blank autoformat device formats it with the default label" {
+	local img=$BATS_TEST_TMPDIR/blank2.img
+	truncate -s 16M "$img"
+	loop_attach "$img"
+	init_start "ros.root=$ROOT ros.state=$LOOP ros.state.autoformat=$LOOP"
+	wait_for 'fake-sysctr: start'
+	console_grep "formatting blank $LOOP as ext4 ROS_STATE"
+	console_grep "state disk $LOOP mounted on /run/ros/state"
+	kill -USR2 "$INIT_PID"
+	init_wait_exit
+	[ "$(blkid -o value -s LABEL "$img")" = ROS_STATE ]
+}
+
+@test "ros.cgroup=v1 mounts a tmpfs with one hierarchy per controller and cgroup2 at unified" {
+	grep -q '^memory.*1$' /proc/cgroups || skip "no memory controller"
+	# A controller already bound to cgroup2 cannot be mounted as v1.
+	if grep -q memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+		skip "this host uses memory in cgroup2"
+	fi
+	init_start "$BASE ros.cgroup=v1"
+	wait_for 'fake-sysctr: start'
+	grep -E ' /sys/fs/cgroup rw.* - tmpfs cgroup ' "/proc/$INIT_PID/mountinfo"
+	grep -E ' /sys/fs/cgroup/memory rw.* - cgroup cgroup rw.*memory' "/proc/$INIT_PID/mountinfo"
+	grep -E ' /sys/fs/cgroup/unified rw.* - cgroup2 ' "/proc/$INIT_PID/mountinfo"
+	kill -USR2 "$INIT_PID"
+	init_wait_exit
+	[ "$INIT_RC" -eq 130 ]
+}

@@ -22,10 +22,11 @@ TEST(keys_are_read_and_quotes_group)
 {
 	struct init_cmdline c;
 	init_cmdline_defaults(&c);
-	is_int(init_cmdline_parse("console=ttyS0 ros.root=\"/run/my root.sqfs\" ros.sysctr=/bin/x ros.state=none "
-	                          "ros.state.autoformat=/dev/vdb ros.cgroup=v1 ros.rescue ros.shutdown.timeout=5 "
-	                          "ros.services.x=1",
-	                          &c, NULL),
+	is_int(init_cmdline_parse(
+	               "console=ttyS0 ros.root=\"/run/my root.sqfs\" ros.sysctr=/bin/x ros.state=none "
+	               "ros.state.autoformat=/dev/vdb ros.cgroup=v1 ros.rescue ros.shutdown.timeout=5 ros.debug=1 "
+	               "ros.services.x=1",
+	               &c, NULL),
 	       0);
 	is_str(c.root, "/run/my root.sqfs");
 	is_str(c.sysctr, "/bin/x");
@@ -33,6 +34,7 @@ TEST(keys_are_read_and_quotes_group)
 	is_str(c.autoformat, "/dev/vdb");
 	ok(c.cgroup_v1, "ros.cgroup=v1");
 	ok(c.rescue, "ros.rescue without a value is true");
+	ok(c.debug, "ros.debug=1");
 	is_int(c.shutdown_timeout_s, 5);
 }
 
