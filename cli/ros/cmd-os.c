@@ -70,7 +70,19 @@ static int os_boot_time(void)
 		fprintf(stderr, "ros os boot-time: %s\n", err_msg(&e));
 		return 1;
 	}
-	unsigned long long prev = 0, first = 0;
+	/* Check every line before printing any. */
+	size_t n = 0;
+	for (const char *p = text; *p; p++)
+		n += *p == '\n';
+	cleanup_free struct {
+		unsigned long long ms;
+		const char *stage;
+	} *rows = calloc(n + 1, sizeof(*rows));
+	if (!rows) {
+		fprintf(stderr, "ros os boot-time: out of memory\n");
+		return 1;
+	}
+	n = 0;
 	unsigned lineno = 0;
 	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		lineno++;
@@ -82,17 +94,19 @@ static int os_boot_time(void)
 			        line);
 			return 1;
 		}
-		const char *stage = end + 1;
-		if (lineno == 1) {
-			first = ms;
-			printf("%-28s %8llu ms  (kernel start to init)\n", stage, ms);
-		} else {
-			printf("%-28s %8llu ms  %+lld ms\n", stage, ms, (long long)(ms - prev));
-		}
-		prev = ms;
+		rows[n].ms = ms;
+		rows[n++].stage = end + 1;
 	}
-	if (lineno > 1)
-		printf("%-28s %8llu ms  (init to last stage: %llu ms)\n", "total", prev, prev - first);
+	for (size_t i = 0; i < n; i++) {
+		if (i == 0)
+			printf("%-28s %8llu ms  (kernel start to init)\n", rows[i].stage, rows[i].ms);
+		else
+			printf("%-28s %8llu ms  %+lld ms\n", rows[i].stage, rows[i].ms,
+			       (long long)(rows[i].ms - rows[i - 1].ms));
+	}
+	if (n > 1)
+		printf("%-28s %8llu ms  (init to last stage: %llu ms)\n", "total", rows[n - 1].ms,
+		       rows[n - 1].ms - rows[0].ms);
 	return 0;
 }
 

@@ -272,3 +272,35 @@ console_grep() { grep -E -- "$1" "$CONSOLE"; }
 	init_wait_exit
 	[ "$INIT_RC" -eq 130 ]
 }
+
+@test "SIGPWR powers off" {
+	init_start "$BASE"
+	wait_for 'fake-sysctr: start'
+	kill -PWR "$INIT_PID"
+	init_wait_exit
+	[ "$INIT_RC" -eq 130 ]
+	console_grep 'Power failure: poweroff'
+}
+
+@test "ros os boot-time shows the lines sysctr appends and names a bad line" {
+	local root=$BATS_TEST_TMPDIR/fakeroot
+	mkdir -p "$root/run/ros"
+	printf '1500 kernel\n1510 mounts\n1600 sysctr\n1700 service udev up\n' >"$root/run/ros/boot-timeline"
+	run "$ROS_BUILD/bin/ros" --root "$root" os boot-time
+	[ "$status" -eq 0 ]
+	[[ "${lines[3]}" =~ ^service\ udev\ up\ +1700\ ms\ +\+100\ ms$ ]]
+	[[ "${lines[4]}" =~ ^total\ +1700\ ms\ +\(init\ to\ last\ stage:\ 200\ ms\)$ ]]
+	printf '1500 kernel\nsoon mounts\n' >"$root/run/ros/boot-timeline"
+	run "$ROS_BUILD/bin/ros" --root "$root" os boot-time
+	[ "$status" -eq 1 ]
+	[ "$output" = "ros os boot-time: $root/run/ros/boot-timeline:2: expected '<ms> <stage>', got 'soon mounts'" ]
+}
+
+@test "ros os without a running init says why" {
+	run "$ROS_BUILD/bin/ros" --root "$BATS_TEST_TMPDIR/nothing" os poweroff
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"/run/ros/init.pid"*"is init running with this root?"* ]]
+	run "$ROS_BUILD/bin/ros" os frobnicate
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"unknown subcommand 'frobnicate'"* ]]
+}
