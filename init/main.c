@@ -186,10 +186,13 @@ static void stop_all(void)
 
 static void shutdown_begin(enum shutdown_kind kind, int sig)
 {
-	if (init.phase != RUNNING) {
-		log_info("%s ignored: already shutting down", strsignal(sig));
+	if (init.phase == STOP_SUPERVISED) { /* asked twice: stop waiting for sysctr */
+		log_info("%s: no more waiting for %s", strsignal(sig), init.name);
+		stop_all();
 		return;
 	}
+	if (init.phase != RUNNING)
+		return;
 	init.kind = kind;
 	log_info("%s: %s", strsignal(sig), kind_name(kind));
 	timer_disarm(init.restart_fd);
@@ -323,8 +326,9 @@ static int signals_setup(void)
 	struct sigaction sa = {.sa_handler = ignore_signal};
 	for (size_t i = 0; i < ARRAY_SIZE(handled_signals); i++) {
 		sigaddset(&set, handled_signals[i]);
-		/* A handler, not just the mask: the kernel drops signals to a
-		 * namespace's init that has none. */
+		/* The mask alone keeps them queued for the signalfd; a
+		 * handler too, because PID 1 drops signals it has none for
+		 * whenever they are not blocked (belt and braces). */
 		sigaction(handled_signals[i], &sa, NULL);
 	}
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
