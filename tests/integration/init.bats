@@ -311,3 +311,16 @@ console_grep() { grep -E -- "$1" "$CONSOLE"; }
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"unknown subcommand 'frobnicate'"* ]]
 }
+
+@test "a second shutdown signal stops waiting for sysctr" {
+	init_start "$BASE ros.shutdown.timeout=600 fake.mode=stubborn"
+	wait_for 'fake-sysctr: container pid='
+	kill -TERM "$INIT_PID"
+	wait_for 'stopping sysctr \(pid 2\), up to 600 s'
+	wait_for 'fake-sysctr: ignoring SIGTERM'
+	kill -USR2 "$INIT_PID"
+	init_wait_exit
+	[ "$INIT_RC" -eq 129 ] # still the first request: reboot
+	console_grep 'no more waiting for sysctr'
+	console_grep 'unmounting; reboot'
+}
