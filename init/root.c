@@ -65,7 +65,7 @@ static int device_probe(const char *dev, char *type, size_t size, bool *has_part
 		return err_set(e, errno ? errno : EIO, "probe %s", dev);
 	blkid_probe_enable_superblocks(pr, 1);
 	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
-	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_enable_partitions(pr, has_partitions != NULL);
 	int r = blkid_do_safeprobe(pr);
 	const char *val = NULL;
 	type[0] = '\0';
