@@ -4,7 +4,8 @@
  *   reboot | poweroff | halt   signal init (PID 1) as busybox init does
  *   boot-time                  print /run/ros/boot-timeline
  *   version                    print the booted OS version
- * With --root DIR (tests) init's pid comes from DIR/run/ros/init.pid.
+ * init's pid comes from /run/ros/init.pid (DIR/run/ros/init.pid with
+ * --root DIR), so this never signals the PID 1 of another system.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,17 +28,16 @@ static void os_usage(FILE *out)
 	             "  version     the version of the running OS\n");
 }
 
+/* init writes its pid there (1 on a ros machine; the host's pid of a
+ * test's namespace init): no file, no ros init to signal. */
 static int init_pid(long *pid)
 {
-	if (!ros_root()[0]) {
-		*pid = 1;
-		return 0;
-	}
 	char path[4096];
 	cleanup_free char *text = NULL;
 	struct ros_err e = {0};
 	if (fs_read_all(ros_path(path, sizeof(path), "/run/ros/init.pid"), 64, &text, NULL, &e) < 0) {
-		fprintf(stderr, "ros os: %s (is init running with this root?)\n", err_msg(&e));
+		fprintf(stderr, "ros os: %s (is ros init running%s?)\n", err_msg(&e),
+		        ros_root()[0] ? " with this root" : "");
 		return -1;
 	}
 	char *end = NULL;

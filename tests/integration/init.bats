@@ -306,7 +306,7 @@ console_grep() { grep -E -- "$1" "$CONSOLE"; }
 @test "ros os without a running init says why" {
 	run "$ROS_BUILD/bin/ros" --root "$BATS_TEST_TMPDIR/nothing" os poweroff
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"/run/ros/init.pid"*"is init running with this root?"* ]]
+	[[ "$output" == *"/run/ros/init.pid"*"is ros init running with this root?"* ]]
 	run "$ROS_BUILD/bin/ros" os frobnicate
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"unknown subcommand 'frobnicate'"* ]]
