@@ -23,9 +23,8 @@ init_start() {
 		"$ROS_BUILD/bin/init" <"${2:-/dev/null}" >>"$CONSOLE" 2>&1 &
 	UNSHARE_PID=$!
 	INIT_PID=
-	local i
-	for i in $(seq 100); do
-		INIT_PID=$(cat "/proc/$UNSHARE_PID/task/$UNSHARE_PID/children" 2>/dev/null | awk '{print $1}')
+	for _ in $(seq 100); do
+		INIT_PID=$(awk '{print $1}' "/proc/$UNSHARE_PID/task/$UNSHARE_PID/children" 2>/dev/null)
 		[ -n "$INIT_PID" ] && break
 		sleep 0.05
 	done
@@ -34,8 +33,7 @@ init_start() {
 
 # wait_for PATTERN [SECONDS]: until the console shows an extended regex.
 wait_for() {
-	local i
-	for i in $(seq $((${2:-10} * 20))); do
+	for _ in $(seq $((${2:-10} * 20))); do
 		grep -Eq -- "$1" "$CONSOLE" && return 0
 		sleep 0.05
 	done
@@ -48,11 +46,11 @@ wait_for() {
 # re-raises the signal init died of: 129 SIGHUP = reboot, 130 SIGINT =
 # poweroff or halt).
 init_wait_exit() {
-	local i
-	for i in $(seq 300); do
+	for _ in $(seq 300); do
 		kill -0 "$UNSHARE_PID" 2>/dev/null || break
 		sleep 0.05
 	done
+	# shellcheck disable=SC2034 # INIT_RC is read by the tests
 	INIT_RC=0
 	wait "$UNSHARE_PID" || INIT_RC=$?
 	UNSHARE_PID=
