@@ -45,12 +45,12 @@ wait_for() {
 # init_wait_exit: waits for the namespace to end; sets INIT_RC (unshare
 # re-raises the signal init died of: 129 SIGHUP = reboot, 130 SIGINT =
 # poweroff or halt).
+# shellcheck disable=SC2034 # INIT_RC is read by the tests
 init_wait_exit() {
 	for _ in $(seq 300); do
 		kill -0 "$UNSHARE_PID" 2>/dev/null || break
 		sleep 0.05
 	done
-	# shellcheck disable=SC2034 # INIT_RC is read by the tests
 	INIT_RC=0
 	wait "$UNSHARE_PID" || INIT_RC=$?
 	UNSHARE_PID=
