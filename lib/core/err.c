@@ -49,8 +49,10 @@ int err_prefix(struct ros_err *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	int n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
-	if (n >= 0 && (size_t)n < sizeof(e->msg))
-		snprintf(e->msg + n, sizeof(e->msg) - (size_t)n, ": %s", old);
+	/* Truncating the old message is fine; the check silences
+	 * -Wformat-truncation (ASan builds at -O1 warn). */
+	if (n >= 0 && (size_t)n < sizeof(e->msg) && snprintf(e->msg + n, sizeof(e->msg) - (size_t)n, ": %s", old) < 0)
+		e->msg[n] = '\0';
 	return -norm(e->code);
 }
 
