@@ -89,7 +89,7 @@ struct cfg_diag {
 	struct cfg_diag_item {
 		bool error; /* false: warning */
 		char *msg;
-	} *items;
+	} * items;
 };
 void cfg_diag_add(struct cfg_diag *d, bool error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 size_t cfg_diag_errors(const struct cfg_diag *d);
@@ -125,6 +125,6 @@ enum cfg_load_flags {
  * in d and replaced by its last good copy (ROOT/var/lib/ros/conf/.good/);
  * never fails for a bad layer, only for a system error. */
 int cfg_load_merged(const char *root, const char *cmdline, unsigned flags, struct cfg_node **out, struct cfg_diag *d,
-		    struct ros_err *e);
+                    struct ros_err *e);
 /* Writes a layer atomically (mode 0600) and records it as the good copy. */
 int cfg_write_layer(const char *root, const char *abs_path, const struct cfg_node *n, struct ros_err *e);

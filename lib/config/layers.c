@@ -145,7 +145,7 @@ static int save_good(const char *root, const char *layer_abs, const char *data, 
 
 /* Parses and validates one file's text. */
 static int parse_layer(const char *path, const char *buf, size_t len, struct cfg_node **out, struct cfg_diag *d,
-		       struct ros_err *e)
+                       struct ros_err *e)
 {
 	if (memchr(buf, '\0', len))
 		return err_setx(e, EINVAL, "%s: contains a NUL byte; not a YAML text file", path);
@@ -189,7 +189,7 @@ static void set_aside(const char *path, const char *reason, struct cfg_diag *d)
 }
 
 static int load_layer(struct cfg_node *tree, const char *root, const char *abs, bool writable, unsigned flags,
-		      struct cfg_diag *d)
+                      struct cfg_diag *d)
 {
 	char path[PATH_MAX];
 	rooted(path, sizeof(path), root, abs);
@@ -220,7 +220,7 @@ static int load_layer(struct cfg_node *tree, const char *root, const char *abs, 
 	size_t glen = 0;
 	bool have_good = fs_read_all(gp, CFG_MAX_FILE_SIZE, &good, &glen, NULL) == 0;
 	cfg_diag_add(d, true, "%s: rejected (%s); %s", path, err_msg(&e),
-		     have_good ? "using the last good copy" : "no good copy, layer skipped");
+	             have_good ? "using the last good copy" : "no good copy, layer skipped");
 	if (flags & CFG_LOAD_BOOT) {
 		set_aside(path, err_msg(&e), d);
 		if (have_good)
@@ -245,7 +245,7 @@ static int yml_filter(const struct dirent *de)
 }
 
 int cfg_load_merged(const char *root, const char *cmdline, unsigned flags, struct cfg_node **out, struct cfg_diag *d,
-		    struct ros_err *e)
+                    struct ros_err *e)
 {
 	struct cfg_node *tree = cfg_new(CFG_MAP);
 	if (!tree)

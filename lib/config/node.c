@@ -376,7 +376,7 @@ static int key_split(const char *key, struct key_seg *segs, int max, struct ros_
 			const char *end = strchr(p + 2, q);
 			if (!end || end[1] != ']' || (size_t)(end - p - 2) >= sizeof(s->name))
 				return err_setx(e, EINVAL, "key %s: unterminated [\"...\"] at offset %zu", key,
-						(size_t)(p - key));
+				                (size_t)(p - key));
 			memcpy(s->name, p + 2, (size_t)(end - p - 2));
 			p = end + 2;
 		} else if (*p == '[') {
@@ -384,7 +384,8 @@ static int key_split(const char *key, struct key_seg *segs, int max, struct ros_
 			errno = 0;
 			unsigned long long v = strtoull(p + 1, &end, 10);
 			if (end == p + 1 || *end != ']' || errno || v > 1000000)
-				return err_setx(e, EINVAL, "key %s: bad list index at offset %zu", key, (size_t)(p - key));
+				return err_setx(e, EINVAL, "key %s: bad list index at offset %zu", key,
+				                (size_t)(p - key));
 			s->is_index = true;
 			s->index = (size_t)v;
 			p = end + 1;
@@ -393,14 +394,14 @@ static int key_split(const char *key, struct key_seg *segs, int max, struct ros_
 			const char *end = strchr(p + 1, q);
 			if (!end || (size_t)(end - p - 1) >= sizeof(s->name))
 				return err_setx(e, EINVAL, "key %s: unterminated quote at offset %zu", key,
-						(size_t)(p - key));
+				                (size_t)(p - key));
 			memcpy(s->name, p + 1, (size_t)(end - p - 1));
 			p = end + 1;
 		} else {
 			size_t len = strcspn(p, ".[");
 			if (len == 0 || len >= sizeof(s->name))
 				return err_setx(e, EINVAL, "key %s: empty or overlong part at offset %zu", key,
-						(size_t)(p - key));
+				                (size_t)(p - key));
 			memcpy(s->name, p, len);
 			p += len;
 		}
@@ -450,10 +451,10 @@ int cfg_set(struct cfg_node *root, const char *key, struct cfg_node *value, stru
 		if (s->is_index) {
 			if (cur->type != CFG_LIST)
 				return err_setx(e, EINVAL, "%s: part %d is a list index but the value there is a %s",
-						key, i + 1, cfg_type_name(cur->type));
+				                key, i + 1, cfg_type_name(cur->type));
 			if (s->index > cur->list.n)
 				return err_setx(e, ERANGE, "%s: index %zu is past the end of a list of %zu", key,
-						s->index, cur->list.n);
+				                s->index, cur->list.n);
 			if (s->index == cur->list.n) {
 				struct cfg_node *nn = last ? value : cfg_new(segs[i + 1].is_index ? CFG_LIST : CFG_MAP);
 				if (!nn || cfg_list_append(cur, nn) < 0)
@@ -469,7 +470,7 @@ int cfg_set(struct cfg_node *root, const char *key, struct cfg_node *value, stru
 		}
 		if (cur->type != CFG_MAP)
 			return err_setx(e, EINVAL, "%s: cannot set '%s' inside a %s", key, s->name,
-					cfg_type_name(cur->type));
+			                cfg_type_name(cur->type));
 		if (last) {
 			if (cfg_map_set(cur, s->name, value) < 0)
 				return err_set(e, ENOMEM, "%s", key);
@@ -480,7 +481,7 @@ int cfg_set(struct cfg_node *root, const char *key, struct cfg_node *value, stru
 		if (!next || (!want_list && next->type != CFG_MAP) || (want_list && next->type != CFG_LIST)) {
 			if (next && next->type != CFG_NULL)
 				return err_setx(e, EINVAL, "%s: '%s' is a %s, not a %s", key, s->name,
-						cfg_type_name(next->type), want_list ? "list" : "map");
+				                cfg_type_name(next->type), want_list ? "list" : "map");
 			next = cfg_new(want_list ? CFG_LIST : CFG_MAP);
 			if (!next || cfg_map_set(cur, s->name, next) < 0) {
 				cfg_free(next);
@@ -509,7 +510,7 @@ int cfg_unset(struct cfg_node *root, const char *key, struct ros_err *e)
 			return 0;
 		cfg_free(cur->list.items[s->index]);
 		memmove(&cur->list.items[s->index], &cur->list.items[s->index + 1],
-			(cur->list.n - s->index - 1) * sizeof(void *));
+		        (cur->list.n - s->index - 1) * sizeof(void *));
 		cur->list.n--;
 		return 1;
 	}

@@ -17,7 +17,7 @@ static const char *intern(const char *name)
 	static struct interned {
 		struct interned *next;
 		char name[];
-	} *head;
+	} * head;
 	if (!name)
 		return NULL;
 	for (struct interned *i = head; i; i = i->next)
@@ -65,7 +65,7 @@ static int next_event(struct parse_ctx *c, yaml_event_t *ev)
 		else
 			snprintf(what, sizeof(what), "%s", problem);
 		return err_setx(c->e, EINVAL, "%s:%zu:%zu: %s", c->file, c->parser.problem_mark.line + 1,
-				c->parser.problem_mark.column + 1, what);
+		                c->parser.problem_mark.column + 1, what);
 	}
 	return 0;
 }
@@ -118,9 +118,9 @@ static int scalar_node(struct parse_ctx *c, yaml_event_t *ev, struct cfg_node **
 	else if (tag && strcmp(tag, "!") != 0) {
 		n = cfg_resolve_plain(v);
 		if (n && ((!strcmp(tag, YAML_INT_TAG) && n->type != CFG_INT) ||
-			  (!strcmp(tag, YAML_BOOL_TAG) && n->type != CFG_BOOL) ||
-			  (!strcmp(tag, YAML_NULL_TAG) && n->type != CFG_NULL) ||
-			  (!strcmp(tag, YAML_FLOAT_TAG) && n->type != CFG_FLOAT && n->type != CFG_INT))) {
+		          (!strcmp(tag, YAML_BOOL_TAG) && n->type != CFG_BOOL) ||
+		          (!strcmp(tag, YAML_NULL_TAG) && n->type != CFG_NULL) ||
+		          (!strcmp(tag, YAML_FLOAT_TAG) && n->type != CFG_FLOAT && n->type != CFG_INT))) {
 			cfg_free(n);
 			return ctx_error(c, &ev->start_mark, "value does not match its tag %s", tag);
 		}
@@ -161,7 +161,7 @@ static int parse_node(struct parse_ctx *c, yaml_event_t *ev, int depth, struct c
 				c->nodes += count_nodes(c->anchors[i].node);
 				if (c->nodes > CFG_MAX_NODES)
 					return ctx_error(c, &ev->start_mark, "alias *%s expands past the node limit",
-							 name);
+					                 name);
 				*out = cfg_copy(c->anchors[i].node);
 				if (!*out)
 					return err_set(c->e, ENOMEM, "%s", c->file);
@@ -212,7 +212,7 @@ static int parse_node(struct parse_ctx *c, yaml_event_t *ev, int depth, struct c
 			}
 			if (kev.type != YAML_SCALAR_EVENT) {
 				r = ctx_error(c, &kev.start_mark, "expected a scalar map key, got a %s",
-					      kev.type == YAML_ALIAS_EVENT ? "alias" : "collection");
+				              kev.type == YAML_ALIAS_EVENT ? "alias" : "collection");
 				yaml_event_delete(&kev);
 				break;
 			}
