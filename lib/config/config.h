@@ -32,8 +32,9 @@ struct cfg_node {
 			size_t n, cap;
 		} list;
 	};
-	const char *file; /* interned; NULL when made in code */
-	int line, col;    /* 1-based; 0 when unknown */
+	const char *file;      /* interned; NULL when made in code */
+	int line, col;         /* 1-based; 0 when unknown */
+	int key_line, key_col; /* where the map key naming this value is; 0 when none */
 };
 
 /* Limits that keep a hostile file from exhausting memory. */

@@ -87,6 +87,8 @@ struct cfg_node *cfg_copy(const struct cfg_node *n)
 	c->file = n->file;
 	c->line = n->line;
 	c->col = n->col;
+	c->key_line = n->key_line;
+	c->key_col = n->key_col;
 	switch (n->type) {
 	case CFG_STRING:
 		if (!(c->s = strdup(n->s)))

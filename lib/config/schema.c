@@ -231,7 +231,9 @@ void cfg_diag_free(struct cfg_diag *d)
 
 static void where(const struct cfg_node *n, char *buf, size_t size)
 {
-	if (n->file && n->line)
+	if (n->file && n->key_line)
+		snprintf(buf, size, "%s:%d:%d: ", n->file, n->key_line, n->key_col);
+	else if (n->file && n->line)
 		snprintf(buf, size, "%s:%d:%d: ", n->file, n->line, n->col);
 	else if (n->file)
 		snprintf(buf, size, "%s: ", n->file);

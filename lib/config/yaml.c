@@ -234,6 +234,8 @@ static int parse_node(struct parse_ctx *c, yaml_event_t *ev, int depth, struct c
 				free(key);
 				break;
 			}
+			child->key_line = (int)kmark.line + 1;
+			child->key_col = (int)kmark.column + 1;
 			if (!strcmp(key, "<<") && child->type == CFG_MAP) {
 				/* YAML merge key: earlier explicit keys win. */
 				for (size_t i = 0; i < child->map.n; i++)

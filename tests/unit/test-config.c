@@ -155,7 +155,7 @@ TEST(schema_reports_type_errors_with_position_and_unknown_keys_as_warnings)
 	is_int(cfg_diag_errors(&d), 1);
 	bool found = false;
 	for (size_t i = 0; i < d.n; i++)
-		found |= !strcmp(d.items[i].msg, "t.yml:6:14: ros.network.interfaces.eth0.mtu: expected integer, got "
+		found |= !strcmp(d.items[i].msg, "t.yml:6:9: ros.network.interfaces.eth0.mtu: expected integer, got "
 		                                 "\"big\"");
 	ok(found, "mtu error with file:line:col");
 	cfg_diag_free(&d);
