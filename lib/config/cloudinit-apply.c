@@ -779,7 +779,8 @@ int ci_apply(const struct ci_opts *o, enum ci_stage stage, struct cfg_diag *d)
 {
 	struct cfg_node *cfg = NULL;
 	struct ros_err e = {0};
-	if (cfg_load_merged(o->root, o->cmdline, 0, &cfg, d, &e) < 0) {
+	/* cloud-init is the boot step: a bad layer is set aside here. */
+	if (cfg_load_merged(o->root, o->cmdline, CFG_LOAD_BOOT, &cfg, d, &e) < 0) {
 		cfg_diag_add(d, true, "config: %s", err_msg(&e));
 		return 1;
 	}

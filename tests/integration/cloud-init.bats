@@ -269,9 +269,23 @@ start_server() {
 	ci --cmdline 'ros.cloud_init.datasources=["file:/ud"]'
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"user-data:3:1:"* ]]
+	[ -e "$ROOT/var/lib/ros/conf/cloud-config.d/50-user-data.yml.rejected" ]
+	grep -q '50-user-data.yml:3:1: did not find' "$ROOT/var/lib/ros/conf/cloud-config.d/50-user-data.yml.rejected.reason"
 	run "$ROS" --root "$ROOT" config validate
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"50-user-data.yml"* ]]
+	[[ "$output" == *"50-user-data.yml.rejected: "*"rejected at boot"* ]]
+}
+
+@test "a good layer broken later falls back to its last good copy at boot" {
+	printf '#cloud-config\nhostname: good\n' >"$ROOT/ud"
+	ci --cmdline 'ros.cloud_init.datasources=["file:/ud"]'
+	[ "$(cat "$ROOT/etc/hostname")" = good ]
+	printf 'hostname: [broken\n' >"$ROOT/var/lib/ros/conf/cloud-config.d/50-user-data.yml"
+	ci --no-fetch
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"using the last good copy"* ]]
+	[ "$(cat "$ROOT/etc/hostname")" = good ]
+	grep -q 'hostname: good' "$ROOT/var/lib/ros/conf/cloud-config.d/50-user-data.yml"
 }
 
 @test "meta-data hostname applies when user-data has none" {
