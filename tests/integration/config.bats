@@ -153,3 +153,9 @@ teardown() {
 		[[ "$output" == usage:* ]]
 	done
 }
+
+@test "the shipped os-config.yml passes strict validation" {
+	run "$ROS" config validate --strict -i "$ROS_SRC/configs/os-config.yml"
+	[ "$status" -eq 0 ]
+	[ "$output" = ok ]
+}
