@@ -392,7 +392,7 @@ static int ds_label(const char *label, bool configdrive, struct ci_found *f, str
 		/* vfat labels are upper case on disk */
 		char upper[64];
 		size_t i = 0;
-		for (; label[i] && i < sizeof(upper) - 1; i++)
+		for (; i < sizeof(upper) - 1 && label[i]; i++)
 			upper[i] = (char)toupper((unsigned char)label[i]);
 		upper[i] = '\0';
 		dev = blkid_get_devname(cache, "LABEL", upper);
