@@ -22,7 +22,7 @@ PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes -Wvla \
 	-Wimplicit-fallthrough -Wpointer-arith -Wcast-qual -Wundef -Wno-unused-parameter \
-	-Wno-format-nonliteral
+	-Wno-format-nonliteral -Wno-format-truncation
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 CFLAGS ?= -O2 -g
 BASE_CFLAGS := -std=gnu17 $(WARN) $(HARDEN) -Ilib -pthread $(PKG_CFLAGS) \

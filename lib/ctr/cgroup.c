@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include "cgroup.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/fs.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+/* The v1 hierarchies a container joins (those that exist are used). */
+static const char *const v1_controllers[] = {"memory",  "pids",	"cpu",	   "cpuacct",  "cpuset",
+					     "blkio",	"devices", "freezer", "hugetlb", "net_cls", "net_prio",
+					     "perf_event", "systemd"};
+
+enum cgroup_mode cgroup_detect(const char *root)
+{
+	struct statfs fs;
+	if (statfs(root, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
+		return CGROUP_V2;
+	return CGROUP_V1;
+}
+
+int cgroup_path_for(const char *cgroups_path, const char *id, char *out, size_t size, struct ros_err *e)
+{
+	int n;
+	if (!cgroups_path || !*cgroups_path) {
+		n = snprintf(out, size, "/roci/%s", id);
+	} else if (cgroups_path[0] == '/') {
+		n = snprintf(out, size, "%s", cgroups_path);
+	} else {
+		/* systemd style "slice:prefix:name" as a plain path */
+		char copy[PATH_MAX];
+		snprintf(copy, sizeof(copy), "%s", cgroups_path);
+		char *c = copy, *slice = strsep(&c, ":"), *prefix = strsep(&c, ":"), *name = c;
+		if (!prefix || !name)
+			n = snprintf(out, size, "/%s", cgroups_path);
+		else
+			n = snprintf(out, size, "/%s/%s-%s", *slice ? slice : "system.slice", prefix, name);
+	}
+	if (n < 0 || (size_t)n >= size)
+		return err_setx(e, ENAMETOOLONG, "linux.cgroupsPath: too long");
+	if (strstr(out, "/../") || (strlen(out) >= 3 && !strcmp(out + strlen(out) - 3, "/..")))
+		return err_setx(e, EINVAL, "linux.cgroupsPath: \"%s\" contains '..'", out);
+	return 0;
+}
+
+static int write_at(const char *dir, const char *file, const char *value, struct ros_err *e)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	return fs_write_file(p, value, e);
+}
+
+static int writef_at(const char *dir, const char *file, struct ros_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int writef_at(const char *dir, const char *file, struct ros_err *e, const char *fmt, ...)
+{
+	char v[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(v, sizeof(v), fmt, ap);
+	va_end(ap);
+	return write_at(dir, file, v, e);
+}
+
+static bool is_dir(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* cpuset in v1 needs cpus/mems copied down from the parent before tasks join. */
+static void v1_cpuset_inherit(const char *base, const char *path)
+{
+	char cur[PATH_MAX], parent[PATH_MAX];
+	snprintf(cur, sizeof(cur), "%s", base);
+	const char *p = path;
+	while (*p) {
+		const char *slash = strchr(p + 1, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		snprintf(parent, sizeof(parent), "%s", cur);
+		size_t cl = strlen(cur);
+		snprintf(cur + cl, sizeof(cur) - cl, "%.*s", (int)len, p);
+		p += len;
+		for (const char *f = "cpuset.cpus"; f; f = strcmp(f, "cpuset.cpus") ? NULL : "cpuset.mems") {
+			char fp[PATH_MAX + 16], pp[PATH_MAX + 16];
+			snprintf(fp, sizeof(fp), "%s/%s", cur, f);
+			snprintf(pp, sizeof(pp), "%s/%s", parent, f);
+			cleanup_free char *mine = NULL, *theirs = NULL;
+			if (fs_read_all(fp, 4096, &mine, NULL, NULL) == 0 && (mine[0] == '\n' || !mine[0]) &&
+			    fs_read_all(pp, 4096, &theirs, NULL, NULL) == 0)
+				fs_write_file(fp, theirs, NULL);
+		}
+	}
+}
+
+static int apply_v1(const char *root, const char *path, const struct spec_resources *r, struct ros_err *e)
+{
+	char d[PATH_MAX];
+	int x = 0;
+	if (r->memory_limit >= 0 || r->memory_reservation >= 0 || r->memory_swap >= 0) {
+		snprintf(d, sizeof(d), "%s/memory%s", root, path);
+		if (r->memory_limit >= 0 && (x = writef_at(d, "memory.limit_in_bytes", e, "%lld",
+							   (long long)r->memory_limit)) < 0)
+			return x;
+		if (r->memory_swap >= 0 && (x = writef_at(d, "memory.memsw.limit_in_bytes", e, "%lld",
+							  (long long)r->memory_swap)) < 0 &&
+		    x != -ENOENT)
+			return x;
+		if (r->memory_reservation >= 0 && (x = writef_at(d, "memory.soft_limit_in_bytes", e, "%lld",
+								 (long long)r->memory_reservation)) < 0)
+			return x;
+	}
+	if (r->pids_limit) {
+		snprintf(d, sizeof(d), "%s/pids%s", root, path);
+		if ((x = r->pids_limit > 0 ? writef_at(d, "pids.max", e, "%lld", (long long)r->pids_limit)
+					   : write_at(d, "pids.max", "max", e)) < 0)
+			return x;
+	}
+	snprintf(d, sizeof(d), "%s/cpu%s", root, path);
+	if (r->cpu_shares && (x = writef_at(d, "cpu.shares", e, "%llu", (unsigned long long)r->cpu_shares)) < 0)
+		return x;
+	if (r->cpu_period && (x = writef_at(d, "cpu.cfs_period_us", e, "%llu", (unsigned long long)r->cpu_period)) < 0)
+		return x;
+	if (r->cpu_quota && (x = writef_at(d, "cpu.cfs_quota_us", e, "%lld", (long long)r->cpu_quota)) < 0)
+		return x;
+	snprintf(d, sizeof(d), "%s/cpuset%s", root, path);
+	if (r->cpuset_cpus && *r->cpuset_cpus && (x = write_at(d, "cpuset.cpus", r->cpuset_cpus, e)) < 0)
+		return x;
+	if (r->cpuset_mems && *r->cpuset_mems && (x = write_at(d, "cpuset.mems", r->cpuset_mems, e)) < 0)
+		return x;
+	if (r->blkio_weight) {
+		snprintf(d, sizeof(d), "%s/blkio%s", root, path);
+		x = writef_at(d, "blkio.weight", e, "%u", r->blkio_weight);
+		if (x < 0 && x != -ENOENT)
+			return x;
+		if (x == -ENOENT && (x = writef_at(d, "blkio.bfq.weight", e, "%u", r->blkio_weight)) < 0)
+			return x;
+	}
+	snprintf(d, sizeof(d), "%s/devices%s", root, path);
+	size_t i;
+	json_t *dev;
+	json_array_foreach(r->devices, i, dev)
+	{
+		const char *type = json_string_value(json_object_get(dev, "type"));
+		const char *access = json_string_value(json_object_get(dev, "access"));
+		json_t *ma = json_object_get(dev, "major"), *mi = json_object_get(dev, "minor");
+		char rule[128], maj[24] = "*", min[24] = "*";
+		if (json_is_integer(ma) && json_integer_value(ma) >= 0)
+			snprintf(maj, sizeof(maj), "%lld", (long long)json_integer_value(ma));
+		if (json_is_integer(mi) && json_integer_value(mi) >= 0)
+			snprintf(min, sizeof(min), "%lld", (long long)json_integer_value(mi));
+		const char *t = type && *type ? type : "a";
+		if (!strcmp(t, "a"))
+			snprintf(rule, sizeof(rule), "a");
+		else
+			snprintf(rule, sizeof(rule), "%s %s:%s %s", t, maj, min, access && *access ? access : "rwm");
+		bool allow = json_is_true(json_object_get(dev, "allow"));
+		if ((x = write_at(d, allow ? "devices.allow" : "devices.deny", rule, e)) < 0)
+			return x;
+	}
+	json_array_foreach(r->hugepages, i, dev)
+	{
+		const char *ps = json_string_value(json_object_get(dev, "pageSize"));
+		json_t *lim = json_object_get(dev, "limit");
+		if (!ps || !json_is_integer(lim))
+			return err_setx(e, EINVAL, "linux.resources.hugepageLimits[%zu]: pageSize and limit required", i);
+		char f[128];
+		snprintf(f, sizeof(f), "hugetlb.%s.limit_in_bytes", ps);
+		snprintf(d, sizeof(d), "%s/hugetlb%s", root, path);
+		if ((x = writef_at(d, f, e, "%lld", (long long)json_integer_value(lim))) < 0)
+			return x;
+	}
+	return 0;
+}
+
+static int apply_v2(const char *root, const char *path, const struct spec_resources *r, struct ros_err *e)
+{
+	char d[PATH_MAX];
+	snprintf(d, sizeof(d), "%s%s", root, path);
+	int x;
+	if (r->memory_limit >= 0 &&
+	    (x = r->memory_limit == 0 ? write_at(d, "memory.max", "max", e)
+				      : writef_at(d, "memory.max", e, "%lld", (long long)r->memory_limit)) < 0)
+		return x;
+	if (r->memory_reservation >= 0 &&
+	    (x = writef_at(d, "memory.low", e, "%lld", (long long)r->memory_reservation)) < 0)
+		return x;
+	if (r->memory_swap >= 0) {
+		/* v1 swap is memory+swap; v2 memory.swap.max is swap alone */
+		long long swap = r->memory_limit >= 0 ? r->memory_swap - r->memory_limit : r->memory_swap;
+		if (swap < 0)
+			return err_setx(e, EINVAL, "linux.resources.memory.swap: %lld is below the memory limit",
+					(long long)r->memory_swap);
+		if ((x = writef_at(d, "memory.swap.max", e, "%lld", swap)) < 0 && x != -ENOENT)
+			return x;
+	}
+	if (r->pids_limit && (x = r->pids_limit > 0 ? writef_at(d, "pids.max", e, "%lld", (long long)r->pids_limit)
+						    : write_at(d, "pids.max", "max", e)) < 0)
+		return x;
+	if (r->cpu_shares) {
+		unsigned long long w = 1 + ((r->cpu_shares - 2) * 9999) / 262142;
+		if (r->cpu_shares < 2)
+			w = 1;
+		if (w > 10000)
+			w = 10000;
+		if ((x = writef_at(d, "cpu.weight", e, "%llu", w)) < 0)
+			return x;
+	}
+	if (r->cpu_quota || r->cpu_period) {
+		char q[32];
+		if (r->cpu_quota > 0)
+			snprintf(q, sizeof(q), "%lld", (long long)r->cpu_quota);
+		else
+			snprintf(q, sizeof(q), "max");
+		if ((x = writef_at(d, "cpu.max", e, "%s %llu", q,
+				   (unsigned long long)(r->cpu_period ? r->cpu_period : 100000))) < 0)
+			return x;
+	}
+	if (r->cpuset_cpus && *r->cpuset_cpus && (x = write_at(d, "cpuset.cpus", r->cpuset_cpus, e)) < 0)
+		return x;
+	if (r->cpuset_mems && *r->cpuset_mems && (x = write_at(d, "cpuset.mems", r->cpuset_mems, e)) < 0)
+		return x;
+	if (r->blkio_weight && (x = writef_at(d, "io.weight", e, "default %u", r->blkio_weight)) < 0 && x != -ENOENT)
+		return x;
+	const char *k;
+	json_t *v;
+	json_object_foreach(r->unified, k, v)
+	{
+		if (!json_is_string(v) || strchr(k, '/') || strstr(k, ".."))
+			return err_setx(e, EINVAL, "linux.resources.unified.%s: invalid key or non-string value", k);
+		if ((x = write_at(d, k, json_string_value(v), e)) < 0)
+			return x;
+	}
+	/* Device rules need an eBPF program on v2; the default /dev set and
+	 * the absence of CAP_MKNOD keep containers to their own devices. */
+	return 0;
+}
+
+int cgroup_apply(const char *root, const char *path, const struct spec_resources *res, struct ros_err *e)
+{
+	if (!res)
+		return 0;
+	return cgroup_detect(root) == CGROUP_V2 ? apply_v2(root, path, res, e) : apply_v1(root, path, res, e);
+}
+
+static void v2_enable_controllers(const char *root, const char *path)
+{
+	char cur[PATH_MAX];
+	snprintf(cur, sizeof(cur), "%s", root);
+	const char *p = path;
+	while (*p) {
+		const char *slash = strchr(p + 1, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		cleanup_free char *avail = NULL;
+		char f[PATH_MAX + 32];
+		snprintf(f, sizeof(f), "%s/cgroup.controllers", cur);
+		if (fs_read_all(f, 4096, &avail, NULL, NULL) == 0) {
+			snprintf(f, sizeof(f), "%s/cgroup.subtree_control", cur);
+			for (char *s = avail, *c; (c = strsep(&s, " \n"));) {
+				if (!*c)
+					continue;
+				char v[64];
+				snprintf(v, sizeof(v), "+%s", c);
+				fs_write_file(f, v, NULL);
+			}
+		}
+		size_t cl = strlen(cur);
+		snprintf(cur + cl, sizeof(cur) - cl, "%.*s", (int)len, p);
+		p += len;
+		mkdir(cur, 0755);
+	}
+}
+
+int cgroup_setup(const char *root, const char *path, const struct spec_resources *res, pid_t pid,
+		 struct ros_err *e)
+{
+	char d[PATH_MAX], v[32];
+	snprintf(v, sizeof(v), "%d", (int)pid);
+	int r;
+	if (cgroup_detect(root) == CGROUP_V2) {
+		snprintf(d, sizeof(d), "%s%s", root, path);
+		v2_enable_controllers(root, path);
+		if ((r = fs_mkdir_p(d, 0755, e)) < 0)
+			return r;
+	} else {
+		for (size_t i = 0; i < sizeof(v1_controllers) / sizeof(v1_controllers[0]); i++) {
+			char base[PATH_MAX];
+			snprintf(base, sizeof(base), "%s/%s", root, v1_controllers[i]);
+			if (!is_dir(base))
+				continue;
+			snprintf(d, sizeof(d), "%s%s", base, path);
+			if ((r = fs_mkdir_p(d, 0755, e)) < 0)
+				goto fail;
+			if (!strcmp(v1_controllers[i], "cpuset"))
+				v1_cpuset_inherit(base, path);
+		}
+	}
+	if ((r = cgroup_apply(root, path, res, e)) < 0)
+		goto fail;
+	if (cgroup_detect(root) == CGROUP_V2) {
+		snprintf(d, sizeof(d), "%s%s", root, path);
+		if ((r = write_at(d, "cgroup.procs", v, e)) < 0)
+			goto fail;
+	} else {
+		for (size_t i = 0; i < sizeof(v1_controllers) / sizeof(v1_controllers[0]); i++) {
+			snprintf(d, sizeof(d), "%s/%s%s", root, v1_controllers[i], path);
+			if (is_dir(d) && (r = write_at(d, "cgroup.procs", v, e)) < 0)
+				goto fail;
+		}
+	}
+	return 0;
+fail:
+	cgroup_destroy(root, path, NULL);
+	return r;
+}
+
+static const char *freezer_dir(const char *root, const char *path, char *d, size_t size)
+{
+	if (cgroup_detect(root) == CGROUP_V2)
+		snprintf(d, size, "%s%s", root, path);
+	else
+		snprintf(d, size, "%s/freezer%s", root, path);
+	return d;
+}
+
+int cgroup_freeze(const char *root, const char *path, bool frozen, struct ros_err *e)
+{
+	char d[PATH_MAX];
+	freezer_dir(root, path, d, sizeof(d));
+	if (cgroup_detect(root) == CGROUP_V2)
+		return write_at(d, "cgroup.freeze", frozen ? "1" : "0", e);
+	int r = write_at(d, "freezer.state", frozen ? "FROZEN" : "THAWED", e);
+	if (r < 0)
+		return r;
+	/* v1 freezing is asynchronous: wait until it settles */
+	for (int i = 0; i < 200; i++) {
+		int f = cgroup_is_frozen(root, path);
+		if (f == (int)frozen)
+			return 0;
+		struct timespec ts = {0, 5000000};
+		nanosleep(&ts, NULL);
+		write_at(d, "freezer.state", frozen ? "FROZEN" : "THAWED", NULL);
+	}
+	return err_setx(e, ETIMEDOUT, "%s: freezer did not settle", d);
+}
+
+int cgroup_is_frozen(const char *root, const char *path)
+{
+	char d[PATH_MAX], f[PATH_MAX + 32];
+	freezer_dir(root, path, d, sizeof(d));
+	cleanup_free char *s = NULL;
+	if (cgroup_detect(root) == CGROUP_V2) {
+		snprintf(f, sizeof(f), "%s/cgroup.events", d);
+		if (fs_read_all(f, 4096, &s, NULL, NULL) < 0)
+			return -ENOENT;
+		return strstr(s, "frozen 1") != NULL;
+	}
+	snprintf(f, sizeof(f), "%s/freezer.state", d);
+	if (fs_read_all(f, 4096, &s, NULL, NULL) < 0)
+		return -ENOENT;
+	return !strncmp(s, "FROZEN", 6);
+}
+
+static const char *procs_dir(const char *root, const char *path, char *d, size_t size)
+{
+	if (cgroup_detect(root) == CGROUP_V2)
+		snprintf(d, size, "%s%s", root, path);
+	else if (is_dir(CGROUP_ROOT "/pids") || strcmp(root, CGROUP_ROOT) != 0)
+		snprintf(d, size, "%s/pids%s", root, path);
+	else
+		snprintf(d, size, "%s/memory%s", root, path);
+	return d;
+}
+
+int cgroup_pids(const char *root, const char *path, pid_t **pids, size_t *n, struct ros_err *e)
+{
+	char d[PATH_MAX], f[PATH_MAX + 32];
+	procs_dir(root, path, d, sizeof(d));
+	snprintf(f, sizeof(f), "%s/cgroup.procs", d);
+	cleanup_free char *s = NULL;
+	int r = fs_read_all(f, 1 << 20, &s, NULL, e);
+	if (r < 0)
+		return r;
+	size_t cap = 16, k = 0;
+	pid_t *out = malloc(cap * sizeof(pid_t));
+	for (char *p = s, *line; out && (line = strsep(&p, "\n"));) {
+		if (!*line)
+			continue;
+		if (k == cap) {
+			pid_t *np = realloc(out, (cap *= 2) * sizeof(pid_t));
+			if (!np) {
+				free(out);
+				return err_set(e, ENOMEM, "pids");
+			}
+			out = np;
+		}
+		out[k++] = (pid_t)atoi(line);
+	}
+	if (!out)
+		return err_set(e, ENOMEM, "pids");
+	*pids = out;
+	*n = k;
+	return 0;
+}
+
+int cgroup_kill_all(const char *root, const char *path, int sig, struct ros_err *e)
+{
+	pid_t *pids = NULL;
+	size_t n = 0;
+	int r = cgroup_pids(root, path, &pids, &n, e);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		kill(pids[i], sig);
+	free(pids);
+	return 0;
+}
+
+static int rmdir_retry(const char *d)
+{
+	for (int i = 0; i < 100; i++) {
+		if (rmdir(d) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			return -errno;
+		struct timespec ts = {0, 10000000};
+		nanosleep(&ts, NULL);
+	}
+	return -EBUSY;
+}
+
+int cgroup_destroy(const char *root, const char *path, struct ros_err *e)
+{
+	char d[PATH_MAX];
+	int r = 0;
+	if (cgroup_detect(root) == CGROUP_V2) {
+		snprintf(d, sizeof(d), "%s%s", root, path);
+		r = rmdir_retry(d);
+	} else {
+		for (size_t i = 0; i < sizeof(v1_controllers) / sizeof(v1_controllers[0]); i++) {
+			snprintf(d, sizeof(d), "%s/%s%s", root, v1_controllers[i], path);
+			int x = rmdir_retry(d);
+			if (x < 0 && !r)
+				r = x;
+		}
+	}
+	return r < 0 ? err_set(e, r, "remove cgroup %s", path) : 0;
+}
