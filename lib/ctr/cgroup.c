@@ -23,9 +23,9 @@
 #endif
 
 /* The v1 hierarchies a container joins (those that exist are used). */
-static const char *const v1_controllers[] = {"memory",  "pids",	"cpu",	   "cpuacct",  "cpuset",
-					     "blkio",	"devices", "freezer", "hugetlb", "net_cls", "net_prio",
-					     "perf_event", "systemd"};
+static const char *const v1_controllers[] = {"memory",   "pids",       "cpu",     "cpuacct", "cpuset",
+                                             "blkio",    "devices",    "freezer", "hugetlb", "net_cls",
+                                             "net_prio", "perf_event", "systemd"};
 
 enum cgroup_mode cgroup_detect(const char *root)
 {
@@ -67,7 +67,7 @@ static int write_at(const char *dir, const char *file, const char *value, struct
 }
 
 static int writef_at(const char *dir, const char *file, struct ros_err *e, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 static int writef_at(const char *dir, const char *file, struct ros_err *e, const char *fmt, ...)
 {
 	char v[256];
@@ -115,21 +115,21 @@ static int apply_v1(const char *root, const char *path, const struct spec_resour
 	int x = 0;
 	if (r->memory_limit >= 0 || r->memory_reservation >= 0 || r->memory_swap >= 0) {
 		snprintf(d, sizeof(d), "%s/memory%s", root, path);
-		if (r->memory_limit >= 0 && (x = writef_at(d, "memory.limit_in_bytes", e, "%lld",
-							   (long long)r->memory_limit)) < 0)
+		if (r->memory_limit >= 0 &&
+		    (x = writef_at(d, "memory.limit_in_bytes", e, "%lld", (long long)r->memory_limit)) < 0)
 			return x;
-		if (r->memory_swap >= 0 && (x = writef_at(d, "memory.memsw.limit_in_bytes", e, "%lld",
-							  (long long)r->memory_swap)) < 0 &&
+		if (r->memory_swap >= 0 &&
+		    (x = writef_at(d, "memory.memsw.limit_in_bytes", e, "%lld", (long long)r->memory_swap)) < 0 &&
 		    x != -ENOENT)
 			return x;
-		if (r->memory_reservation >= 0 && (x = writef_at(d, "memory.soft_limit_in_bytes", e, "%lld",
-								 (long long)r->memory_reservation)) < 0)
+		if (r->memory_reservation >= 0 &&
+		    (x = writef_at(d, "memory.soft_limit_in_bytes", e, "%lld", (long long)r->memory_reservation)) < 0)
 			return x;
 	}
 	if (r->pids_limit) {
 		snprintf(d, sizeof(d), "%s/pids%s", root, path);
 		if ((x = r->pids_limit > 0 ? writef_at(d, "pids.max", e, "%lld", (long long)r->pids_limit)
-					   : write_at(d, "pids.max", "max", e)) < 0)
+		                           : write_at(d, "pids.max", "max", e)) < 0)
 			return x;
 	}
 	snprintf(d, sizeof(d), "%s/cpu%s", root, path);
@@ -174,12 +174,30 @@ static int apply_v1(const char *root, const char *path, const struct spec_resour
 		if ((x = write_at(d, allow ? "devices.allow" : "devices.deny", rule, e)) < 0)
 			return x;
 	}
+	if (r->devices && json_array_size(r->devices)) {
+		/* what every container needs, as runc allows it */
+		static const char *const always[] = {"c *:* m",	 "b *:* m",  "c 1:3 rwm",  "c 1:5 rwm",   "c 1:7 rwm",
+						     "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm",
+						     "c 136:* rwm", "c 10:200 rwm"};
+		for (size_t k = 0; k < sizeof(always) / sizeof(always[0]); k++)
+			if ((x = write_at(d, "devices.allow", always[k], e)) < 0)
+				return x;
+		for (size_t k = 0; k < r->n_extra_devices; k++) {
+			const struct spec_device *sd = &r->extra_devices[k];
+			char rule[96];
+			snprintf(rule, sizeof(rule), "%c %lld:%lld rwm", sd->type == 'b' ? 'b' : 'c', (long long)sd->major,
+				 (long long)sd->minor);
+			if (sd->type != 'p' && (x = write_at(d, "devices.allow", rule, e)) < 0)
+				return x;
+		}
+	}
 	json_array_foreach(r->hugepages, i, dev)
 	{
 		const char *ps = json_string_value(json_object_get(dev, "pageSize"));
 		json_t *lim = json_object_get(dev, "limit");
 		if (!ps || !json_is_integer(lim))
-			return err_setx(e, EINVAL, "linux.resources.hugepageLimits[%zu]: pageSize and limit required", i);
+			return err_setx(e, EINVAL, "linux.resources.hugepageLimits[%zu]: pageSize and limit required",
+			                i);
 		char f[128];
 		snprintf(f, sizeof(f), "hugetlb.%s.limit_in_bytes", ps);
 		snprintf(d, sizeof(d), "%s/hugetlb%s", root, path);
@@ -196,7 +214,7 @@ static int apply_v2(const char *root, const char *path, const struct spec_resour
 	int x;
 	if (r->memory_limit >= 0 &&
 	    (x = r->memory_limit == 0 ? write_at(d, "memory.max", "max", e)
-				      : writef_at(d, "memory.max", e, "%lld", (long long)r->memory_limit)) < 0)
+	                              : writef_at(d, "memory.max", e, "%lld", (long long)r->memory_limit)) < 0)
 		return x;
 	if (r->memory_reservation >= 0 &&
 	    (x = writef_at(d, "memory.low", e, "%lld", (long long)r->memory_reservation)) < 0)
@@ -206,12 +224,12 @@ static int apply_v2(const char *root, const char *path, const struct spec_resour
 		long long swap = r->memory_limit >= 0 ? r->memory_swap - r->memory_limit : r->memory_swap;
 		if (swap < 0)
 			return err_setx(e, EINVAL, "linux.resources.memory.swap: %lld is below the memory limit",
-					(long long)r->memory_swap);
+			                (long long)r->memory_swap);
 		if ((x = writef_at(d, "memory.swap.max", e, "%lld", swap)) < 0 && x != -ENOENT)
 			return x;
 	}
 	if (r->pids_limit && (x = r->pids_limit > 0 ? writef_at(d, "pids.max", e, "%lld", (long long)r->pids_limit)
-						    : write_at(d, "pids.max", "max", e)) < 0)
+	                                            : write_at(d, "pids.max", "max", e)) < 0)
 		return x;
 	if (r->cpu_shares) {
 		unsigned long long w = 1 + ((r->cpu_shares - 2) * 9999) / 262142;
@@ -229,7 +247,7 @@ static int apply_v2(const char *root, const char *path, const struct spec_resour
 		else
 			snprintf(q, sizeof(q), "max");
 		if ((x = writef_at(d, "cpu.max", e, "%s %llu", q,
-				   (unsigned long long)(r->cpu_period ? r->cpu_period : 100000))) < 0)
+		                   (unsigned long long)(r->cpu_period ? r->cpu_period : 100000))) < 0)
 			return x;
 	}
 	if (r->cpuset_cpus && *r->cpuset_cpus && (x = write_at(d, "cpuset.cpus", r->cpuset_cpus, e)) < 0)
@@ -287,8 +305,7 @@ static void v2_enable_controllers(const char *root, const char *path)
 	}
 }
 
-int cgroup_setup(const char *root, const char *path, const struct spec_resources *res, pid_t pid,
-		 struct ros_err *e)
+int cgroup_setup(const char *root, const char *path, const struct spec_resources *res, pid_t pid, struct ros_err *e)
 {
 	char d[PATH_MAX], v[32];
 	snprintf(v, sizeof(v), "%d", (int)pid);

@@ -20,8 +20,7 @@ int cgroup_path_for(const char *cgroups_path, const char *id, char *out, size_t 
 /* Creates the cgroup (every v1 hierarchy, or the v2 directory with its
  * parents' controllers enabled), applies resources and moves pid in.
  * On failure removes what it created. */
-int cgroup_setup(const char *root, const char *path, const struct spec_resources *res, pid_t pid,
-		 struct ros_err *e);
+int cgroup_setup(const char *root, const char *path, const struct spec_resources *res, pid_t pid, struct ros_err *e);
 /* Applies resources to an existing cgroup (roci update). */
 int cgroup_apply(const char *root, const char *path, const struct spec_resources *res, struct ros_err *e);
 /* Freezes (true) or thaws the cgroup. */

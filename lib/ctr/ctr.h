@@ -27,6 +27,8 @@ struct ctr_create_opts {
 	int preserve_fds;           /* fds 3..3+N-1 passed to the container */
 	int stdio[3];               /* fds for the process's stdin/out/err; -1 = inherit */
 	bool no_new_keyring;
+	pid_t *pid_out; /* optional: the container's init pid (a child of the caller) */
+	int *pty_out;   /* optional: the pty master when process.terminal and no console_socket */
 };
 
 struct ctr_state {
@@ -35,7 +37,8 @@ struct ctr_state {
 	pid_t pid;                     /* 0 when stopped */
 	unsigned long long start_time; /* /proc/PID/stat field 22, to detect pid reuse */
 	char bundle[4096];
-	char created[64];    /* RFC 3339 */
+	char created[64]; /* RFC 3339 */
+	char cgroup_path[4096];
 	json_t *annotations; /* owned; may be NULL */
 };
 
@@ -58,3 +61,11 @@ int ctr_kill(const char *state_root, const char *id, int sig, bool all, struct r
 int ctr_delete(const char *state_root, const char *id, bool force, struct ros_err *e);
 /* Lists container ids under state_root; *ids is a NULL-terminated heap strv. */
 int ctr_list(const char *state_root, char ***ids, struct ros_err *e);
+/* Validates a container id: 1..1024 of [A-Za-z0-9_.+-], not "." or "..". */
+int ctr_id_check(const char *id, struct ros_err *e);
+/* /proc/PID/stat start time, or 0 when the process is gone or a zombie. */
+unsigned long long ctr_pid_start_time(pid_t pid);
+const char *ctr_status_name(enum ctr_status st);
+int ctr_pause(const char *state_root, const char *id, bool pause, struct ros_err *e);
+/* The pids in the container's cgroup. */
+int ctr_ps(const char *state_root, const char *id, pid_t **pids, size_t *n, struct ros_err *e);

@@ -23,8 +23,8 @@ const char *spec_ns_name(enum spec_ns ns)
 	return ns < NS_COUNT ? ns_names[ns] : "?";
 }
 
-static const char *const hook_names[HOOK_KINDS] = {"prestart",	      "createRuntime", "createContainer",
-						   "startContainer", "poststart",     "poststop"};
+static const char *const hook_names[HOOK_KINDS] = {"prestart",       "createRuntime", "createContainer",
+                                                   "startContainer", "poststart",     "poststop"};
 
 const char *spec_hook_kind_name(enum spec_hook_kind k)
 {
@@ -91,12 +91,22 @@ static const struct {
 	const char *name;
 	int res;
 } rlimit_names[] = {
-	{"RLIMIT_AS", RLIMIT_AS},	    {"RLIMIT_CORE", RLIMIT_CORE},	  {"RLIMIT_CPU", RLIMIT_CPU},
-	{"RLIMIT_DATA", RLIMIT_DATA},	    {"RLIMIT_FSIZE", RLIMIT_FSIZE},	  {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-	{"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
-	{"RLIMIT_NOFILE", RLIMIT_NOFILE},   {"RLIMIT_NPROC", RLIMIT_NPROC},	  {"RLIMIT_RSS", RLIMIT_RSS},
-	{"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},	  {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-	{"RLIMIT_STACK", RLIMIT_STACK},
+        {"RLIMIT_AS", RLIMIT_AS},
+        {"RLIMIT_CORE", RLIMIT_CORE},
+        {"RLIMIT_CPU", RLIMIT_CPU},
+        {"RLIMIT_DATA", RLIMIT_DATA},
+        {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+        {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+        {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+        {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+        {"RLIMIT_NICE", RLIMIT_NICE},
+        {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+        {"RLIMIT_NPROC", RLIMIT_NPROC},
+        {"RLIMIT_RSS", RLIMIT_RSS},
+        {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+        {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+        {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+        {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
 static int parse_capset(json_t *caps, const char *path, const char *key, uint64_t *out, struct ros_err *e)
@@ -209,7 +219,7 @@ static int parse_process(struct spec *s, json_t *proc, struct ros_err *e)
 					return err_setx(e, EINVAL, "%s.type: duplicate rlimit \"%s\"", pi, type);
 			if (l->soft > l->hard)
 				return err_setx(e, EINVAL, "%s: soft limit %llu is above the hard limit %llu", pi,
-						(unsigned long long)l->soft, (unsigned long long)l->hard);
+				                (unsigned long long)l->soft, (unsigned long long)l->hard);
 			l->resource = rlimit_names[k].res;
 			s->n_rlimits++;
 		}
@@ -240,39 +250,39 @@ static const struct {
 	unsigned long set, clear, prop;
 	bool rec;
 } mount_opts[] = {
-	{"ro", MS_RDONLY, 0, 0, false},
-	{"rw", 0, MS_RDONLY, 0, false},
-	{"nosuid", MS_NOSUID, 0, 0, false},
-	{"suid", 0, MS_NOSUID, 0, false},
-	{"nodev", MS_NODEV, 0, 0, false},
-	{"dev", 0, MS_NODEV, 0, false},
-	{"noexec", MS_NOEXEC, 0, 0, false},
-	{"exec", 0, MS_NOEXEC, 0, false},
-	{"sync", MS_SYNCHRONOUS, 0, 0, false},
-	{"async", 0, MS_SYNCHRONOUS, 0, false},
-	{"dirsync", MS_DIRSYNC, 0, 0, false},
-	{"remount", MS_REMOUNT, 0, 0, false},
-	{"mand", MS_MANDLOCK, 0, 0, false},
-	{"nomand", 0, MS_MANDLOCK, 0, false},
-	{"atime", 0, MS_NOATIME, 0, false},
-	{"noatime", MS_NOATIME, 0, 0, false},
-	{"diratime", 0, MS_NODIRATIME, 0, false},
-	{"nodiratime", MS_NODIRATIME, 0, 0, false},
-	{"relatime", MS_RELATIME, 0, 0, false},
-	{"norelatime", 0, MS_RELATIME, 0, false},
-	{"strictatime", MS_STRICTATIME, 0, 0, false},
-	{"nostrictatime", 0, MS_STRICTATIME, 0, false},
-	{"bind", MS_BIND, 0, 0, false},
-	{"rbind", MS_BIND | MS_REC, 0, 0, true},
-	{"private", 0, 0, MS_PRIVATE, false},
-	{"rprivate", 0, 0, MS_PRIVATE | MS_REC, false},
-	{"shared", 0, 0, MS_SHARED, false},
-	{"rshared", 0, 0, MS_SHARED | MS_REC, false},
-	{"slave", 0, 0, MS_SLAVE, false},
-	{"rslave", 0, 0, MS_SLAVE | MS_REC, false},
-	{"unbindable", 0, 0, MS_UNBINDABLE, false},
-	{"runbindable", 0, 0, MS_UNBINDABLE | MS_REC, false},
-	{"defaults", 0, 0, 0, false},
+        {"ro", MS_RDONLY, 0, 0, false},
+        {"rw", 0, MS_RDONLY, 0, false},
+        {"nosuid", MS_NOSUID, 0, 0, false},
+        {"suid", 0, MS_NOSUID, 0, false},
+        {"nodev", MS_NODEV, 0, 0, false},
+        {"dev", 0, MS_NODEV, 0, false},
+        {"noexec", MS_NOEXEC, 0, 0, false},
+        {"exec", 0, MS_NOEXEC, 0, false},
+        {"sync", MS_SYNCHRONOUS, 0, 0, false},
+        {"async", 0, MS_SYNCHRONOUS, 0, false},
+        {"dirsync", MS_DIRSYNC, 0, 0, false},
+        {"remount", MS_REMOUNT, 0, 0, false},
+        {"mand", MS_MANDLOCK, 0, 0, false},
+        {"nomand", 0, MS_MANDLOCK, 0, false},
+        {"atime", 0, MS_NOATIME, 0, false},
+        {"noatime", MS_NOATIME, 0, 0, false},
+        {"diratime", 0, MS_NODIRATIME, 0, false},
+        {"nodiratime", MS_NODIRATIME, 0, 0, false},
+        {"relatime", MS_RELATIME, 0, 0, false},
+        {"norelatime", 0, MS_RELATIME, 0, false},
+        {"strictatime", MS_STRICTATIME, 0, 0, false},
+        {"nostrictatime", 0, MS_STRICTATIME, 0, false},
+        {"bind", MS_BIND, 0, 0, false},
+        {"rbind", MS_BIND | MS_REC, 0, 0, true},
+        {"private", 0, 0, MS_PRIVATE, false},
+        {"rprivate", 0, 0, MS_PRIVATE | MS_REC, false},
+        {"shared", 0, 0, MS_SHARED, false},
+        {"rshared", 0, 0, MS_SHARED | MS_REC, false},
+        {"slave", 0, 0, MS_SLAVE, false},
+        {"rslave", 0, 0, MS_SLAVE | MS_REC, false},
+        {"unbindable", 0, 0, MS_UNBINDABLE, false},
+        {"runbindable", 0, 0, MS_UNBINDABLE | MS_REC, false},
+        {"defaults", 0, 0, 0, false},
 };
 
 static int parse_mounts(struct spec *s, json_t *mounts, struct ros_err *e)
@@ -397,7 +407,7 @@ static int parse_devices(struct spec *s, json_t *arr, struct ros_err *e)
 		d->path = (char *)(uintptr_t)path;
 		d->type = type[0];
 		if (d->type != 'p' && ((r = json_get_int64(v, pi, "major", true, &d->major, e)) < 0 ||
-				       (r = json_get_int64(v, pi, "minor", true, &d->minor, e)) < 0))
+		                       (r = json_get_int64(v, pi, "minor", true, &d->minor, e)) < 0))
 			return r;
 		d->has_mode = json_object_get(v, "fileMode") != NULL;
 		d->has_uid = json_object_get(v, "uid") != NULL;
@@ -422,8 +432,8 @@ static int parse_resources(struct spec *s, json_t *res, struct ros_err *e)
 		return x;
 	if (o) {
 		if ((x = json_get_int64(o, "linux.resources.memory", "limit", false, &r->memory_limit, e)) < 0 ||
-		    (x = json_get_int64(o, "linux.resources.memory", "reservation", false, &r->memory_reservation,
-					e)) < 0 ||
+		    (x = json_get_int64(o, "linux.resources.memory", "reservation", false, &r->memory_reservation, e)) <
+		            0 ||
 		    (x = json_get_int64(o, "linux.resources.memory", "swap", false, &r->memory_swap, e)) < 0)
 			return x;
 		int64_t ignored;
@@ -526,7 +536,7 @@ static int parse_seccomp(struct spec *s, json_t *sc, struct ros_err *e)
 	c->default_action = seccomp_action(def, def_errno, &ok);
 	if (!ok)
 		return err_setx(e, EINVAL, "linux.seccomp.defaultAction: unknown action \"%s\"%s", def,
-				!strcmp(def, "SCMP_ACT_NOTIFY") ? " (notify is not supported)" : "");
+		                !strcmp(def, "SCMP_ACT_NOTIFY") ? " (notify is not supported)" : "");
 	const char *listener = NULL;
 	if ((r = json_get_string(sc, path, "listenerPath", false, &listener, e)) < 0)
 		return r;
@@ -553,7 +563,7 @@ static int parse_seccomp(struct spec *s, json_t *sc, struct ros_err *e)
 		uint32_t token = seccomp_arch_resolve_name(lower);
 		if (!token)
 			return err_setx(e, EINVAL, "linux.seccomp.architectures[%zu]: unknown architecture \"%s\"", i,
-					a);
+			                a);
 		c->arches[c->n_arches++] = token;
 	}
 	for (char **f = flags; f && *f; f++) {
@@ -624,10 +634,13 @@ static int parse_seccomp(struct spec *s, json_t *sc, struct ros_err *e)
 			static const struct {
 				const char *name;
 				int op;
-			} ops[] = {{"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT},
-				   {"SCMP_CMP_LE", SCMP_CMP_LE}, {"SCMP_CMP_EQ", SCMP_CMP_EQ},
-				   {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
-				   {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ}};
+			} ops[] = {{"SCMP_CMP_NE", SCMP_CMP_NE},
+			           {"SCMP_CMP_LT", SCMP_CMP_LT},
+			           {"SCMP_CMP_LE", SCMP_CMP_LE},
+			           {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+			           {"SCMP_CMP_GE", SCMP_CMP_GE},
+			           {"SCMP_CMP_GT", SCMP_CMP_GT},
+			           {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ}};
 			arg->op = 0;
 			for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++)
 				if (!strcmp(op, ops[o].name))
@@ -765,7 +778,7 @@ static int parse_linux(struct spec *s, json_t *lx, struct ros_err *e)
 			s->personality = PER_LINUX32;
 		else
 			return err_setx(e, EINVAL, "linux.personality.domain: expected LINUX or LINUX32, got \"%s\"",
-					dom);
+			                dom);
 		s->has_personality = true;
 	}
 	if ((r = json_get_object(lx, path, "timeOffsets", false, &s->time_offsets, e)) < 0)

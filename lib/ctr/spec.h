@@ -12,11 +12,11 @@ enum spec_ns { NS_PID, NS_NET, NS_MNT, NS_IPC, NS_UTS, NS_USER, NS_CGROUP, NS_TI
 
 struct spec_mount {
 	char *destination, *type, *source;
-	unsigned long flags;         /* MS_* set */
-	unsigned long clear_flags;   /* MS_* cleared (rw, suid, ...) */
-	unsigned long propagation;   /* MS_PRIVATE|MS_SLAVE|MS_SHARED|MS_UNBINDABLE (|MS_REC) */
+	unsigned long flags;       /* MS_* set */
+	unsigned long clear_flags; /* MS_* cleared (rw, suid, ...) */
+	unsigned long propagation; /* MS_PRIVATE|MS_SLAVE|MS_SHARED|MS_UNBINDABLE (|MS_REC) */
 	bool bind, recursive;
-	char *data;                  /* filesystem options */
+	char *data; /* filesystem options */
 };
 
 struct spec_idmap {
@@ -90,10 +90,13 @@ struct spec_resources {
 	json_t *devices;   /* borrowed from the document: [{allow,type,major,minor,access}] */
 	json_t *hugepages; /* borrowed */
 	json_t *unified;   /* borrowed */
+	/* linux.devices: allowed in the device cgroup after the rules above */
+	const struct spec_device *extra_devices;
+	size_t n_extra_devices;
 };
 
 struct spec {
-	json_t *doc; /* owned; strings below point into it or are heap as noted */
+	json_t *doc;     /* owned; strings below point into it or are heap as noted */
 	char *root_path; /* absolute (resolved against the bundle) */
 	bool root_readonly;
 	char *hostname, *domainname;
@@ -135,7 +138,7 @@ struct spec {
 	unsigned long personality;
 	struct spec_hook *hooks[HOOK_KINDS];
 	size_t n_hooks[HOOK_KINDS];
-	json_t *annotations; /* borrowed */
+	json_t *annotations;  /* borrowed */
 	json_t *time_offsets; /* borrowed */
 };
 

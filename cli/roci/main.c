@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * roci: the OCI runtime command line (the runc/crun contract) on libros.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "ctr/ctr.h"
+#include "ctr/spec.h"
+
+static const char *state_root = CTR_DEFAULT_STATE_ROOT;
+
+static int fail(const struct ros_err *e)
+{
+	log_error("%s", err_msg(e));
+	return 1;
+}
+
+static int need_args(int argc, int n, const char *usage)
+{
+	if (argc - optind < n) {
+		log_error("usage: roci %s", usage);
+		return -1;
+	}
+	return 0;
+}
+
+struct create_args {
+	const char *bundle, *pid_file, *console_socket;
+	bool no_pivot, detach;
+	int preserve_fds;
+};
+
+static int parse_create_opts(int argc, char **argv, struct create_args *c, bool run)
+{
+	static const struct option opts[] = {{"bundle", required_argument, NULL, 'b'},
+	                                     {"pid-file", required_argument, NULL, 'p'},
+	                                     {"console-socket", required_argument, NULL, 'c'},
+	                                     {"no-pivot", no_argument, NULL, 'n'},
+	                                     {"no-new-keyring", no_argument, NULL, 'k'},
+	                                     {"preserve-fds", required_argument, NULL, 'f'},
+	                                     {"detach", no_argument, NULL, 'd'},
+	                                     {"keep", no_argument, NULL, 'K'},
+	                                     {0}};
+	int ch;
+	c->bundle = ".";
+	while ((ch = getopt_long(argc, argv, "+b:d", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			c->bundle = optarg;
+			break;
+		case 'p':
+			c->pid_file = optarg;
+			break;
+		case 'c':
+			c->console_socket = optarg;
+			break;
+		case 'n':
+			c->no_pivot = true;
+			break;
+		case 'f':
+			c->preserve_fds = atoi(optarg);
+			break;
+		case 'd':
+			if (!run)
+				return -1;
+			c->detach = true;
+			break;
+		case 'k':
+		case 'K':
+			break;
+		default:
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int cmd_create(int argc, char **argv, bool run)
+{
+	struct create_args c = {0};
+	if (parse_create_opts(argc, argv, &c, run) < 0 ||
+	    need_args(argc, 1, run ? "run [--bundle DIR] [--detach] ID" : "create [--bundle DIR] ID") < 0)
+		return 2;
+	const char *id = argv[optind];
+	struct ros_err e = {0};
+	pid_t pid = -1;
+	struct ctr_create_opts o = {.state_root = state_root,
+	                            .id = id,
+	                            .bundle = c.bundle,
+	                            .pid_file = c.pid_file,
+	                            .console_socket = c.console_socket,
+	                            .no_pivot = c.no_pivot,
+	                            .preserve_fds = c.preserve_fds,
+	                            .stdio = {-1, -1, -1},
+	                            .pid_out = &pid};
+	if (ctr_create(&o, &e) < 0)
+		return fail(&e);
+	if (!run)
+		return 0;
+	if (ctr_start(state_root, id, &e) < 0) {
+		struct ros_err de = {0};
+		ctr_delete(state_root, id, true, &de);
+		return fail(&e);
+	}
+	if (c.detach)
+		return 0;
+	/* forward the usual termination signals to the container */
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	ctr_delete(state_root, id, true, &e);
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return 128 + WTERMSIG(st);
+}
+
+static int cmd_start(int argc, char **argv)
+{
+	if (need_args(argc, 1, "start ID") < 0)
+		return 2;
+	struct ros_err e = {0};
+	return ctr_start(state_root, argv[optind], &e) < 0 ? fail(&e) : 0;
+}
+
+static int cmd_state(int argc, char **argv)
+{
+	if (need_args(argc, 1, "state ID") < 0)
+		return 2;
+	struct ros_err e = {0};
+	struct ctr_state st;
+	if (ctr_state_get(state_root, argv[optind], &st, &e) < 0)
+		return fail(&e);
+	json_t *j = ctr_state_json(&st);
+	char *s = json_dumps(j, JSON_INDENT(2));
+	printf("%s\n", s);
+	free(s);
+	json_decref(j);
+	ctr_state_release(&st);
+	return 0;
+}
+
+static int parse_signal(const char *s)
+{
+	char *end;
+	long n = strtol(s, &end, 10);
+	if (*s && !*end)
+		return n > 0 && n < NSIG ? (int)n : -1;
+	if (!strncasecmp(s, "SIG", 3))
+		s += 3;
+	for (int i = 1; i < NSIG; i++) {
+		const char *name = sigabbrev_np(i);
+		if (name && !strcasecmp(s, name))
+			return i;
+	}
+	return -1;
+}
+
+static int cmd_kill(int argc, char **argv)
+{
+	bool all = false;
+	static const struct option opts[] = {{"all", no_argument, NULL, 'a'}, {0}};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "+a", opts, NULL)) != -1) {
+		if (ch != 'a')
+			return 2;
+		all = true;
+	}
+	if (need_args(argc, 1, "kill [--all] ID [SIGNAL]") < 0)
+		return 2;
+	int sig = SIGTERM;
+	if (argc - optind > 1 && (sig = parse_signal(argv[optind + 1])) < 0) {
+		log_error("kill: unknown signal \"%s\"", argv[optind + 1]);
+		return 2;
+	}
+	struct ros_err e = {0};
+	return ctr_kill(state_root, argv[optind], sig, all, &e) < 0 ? fail(&e) : 0;
+}
+
+static int cmd_delete(int argc, char **argv)
+{
+	bool force = false;
+	static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
+		if (ch != 'f')
+			return 2;
+		force = true;
+	}
+	if (need_args(argc, 1, "delete [--force] ID") < 0)
+		return 2;
+	struct ros_err e = {0};
+	return ctr_delete(state_root, argv[optind], force, &e) < 0 ? fail(&e) : 0;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	bool quiet = false, json = false;
+	static const struct option opts[] = {
+	        {"quiet", no_argument, NULL, 'q'}, {"format", required_argument, NULL, 'f'}, {0}};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "+qf:", opts, NULL)) != -1) {
+		if (ch == 'q')
+			quiet = true;
+		else if (ch == 'f')
+			json = !strcmp(optarg, "json");
+		else
+			return 2;
+	}
+	struct ros_err e = {0};
+	cleanup_strv char **ids = NULL;
+	if (ctr_list(state_root, &ids, &e) < 0)
+		return fail(&e);
+	json_t *arr = json_array();
+	if (!quiet && !json)
+		printf("%-20s %-8s %-10s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+	for (char **id = ids; *id; id++) {
+		struct ctr_state st;
+		if (ctr_state_get(state_root, *id, &st, NULL) < 0)
+			continue;
+		if (quiet)
+			printf("%s\n", *id);
+		else if (json)
+			json_array_append_new(arr, ctr_state_json(&st));
+		else
+			printf("%-20s %-8d %-10s %-40s %s\n", *id, (int)st.pid, ctr_status_name(st.status), st.bundle,
+			       st.created);
+		ctr_state_release(&st);
+	}
+	if (json) {
+		char *s = json_dumps(arr, 0);
+		printf("%s\n", s);
+		free(s);
+	}
+	json_decref(arr);
+	return 0;
+}
+
+static int cmd_pause(int argc, char **argv, bool pause)
+{
+	if (need_args(argc, 1, pause ? "pause ID" : "resume ID") < 0)
+		return 2;
+	struct ros_err e = {0};
+	return ctr_pause(state_root, argv[optind], pause, &e) < 0 ? fail(&e) : 0;
+}
+
+static int cmd_ps(int argc, char **argv)
+{
+	bool json = false;
+	static const struct option opts[] = {{"format", required_argument, NULL, 'f'}, {0}};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "+f:", opts, NULL)) != -1) {
+		if (ch != 'f')
+			return 2;
+		json = !strcmp(optarg, "json");
+	}
+	if (need_args(argc, 1, "ps [--format table|json] ID") < 0)
+		return 2;
+	struct ros_err e = {0};
+	pid_t *pids = NULL;
+	size_t n = 0;
+	if (ctr_ps(state_root, argv[optind], &pids, &n, &e) < 0)
+		return fail(&e);
+	if (json) {
+		printf("[");
+		for (size_t i = 0; i < n; i++)
+			printf("%s%d", i ? "," : "", (int)pids[i]);
+		printf("]\n");
+	} else {
+		printf("PID\n");
+		for (size_t i = 0; i < n; i++)
+			printf("%d\n", (int)pids[i]);
+	}
+	free(pids);
+	return 0;
+}
+
+static int cmd_spec(int argc, char **argv)
+{
+	bool rootless = false;
+	const char *bundle = ".";
+	static const struct option opts[] = {
+	        {"rootless", no_argument, NULL, 'r'}, {"bundle", required_argument, NULL, 'b'}, {0}};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "+b:", opts, NULL)) != -1) {
+		if (ch == 'r')
+			rootless = true;
+		else if (ch == 'b')
+			bundle = optarg;
+		else
+			return 2;
+	}
+	char p[4096];
+	snprintf(p, sizeof(p), "%s/config.json", bundle);
+	if (access(p, F_OK) == 0) {
+		log_error("spec: %s already exists", p);
+		return 1;
+	}
+	json_t *j = spec_default(rootless);
+	char *s = json_dumps(j, JSON_INDENT(2));
+	json_decref(j);
+	struct ros_err e = {0};
+	int r = s ? fs_write_atomic(p, s, strlen(s), 0644, &e) : -ENOMEM;
+	free(s);
+	return r < 0 ? fail(&e) : 0;
+}
+
+static int cmd_features(void)
+{
+	printf("{\"ociVersionMin\":\"1.0.0\",\"ociVersionMax\":\"1.1.0\","
+	       "\"hooks\":[\"prestart\",\"createRuntime\",\"createContainer\",\"startContainer\",\"poststart\","
+	       "\"poststop\"],"
+	       "\"mountOptions\":[\"async\",\"atime\",\"bind\",\"defaults\",\"dev\",\"diratime\",\"dirsync\",\"exec\","
+	       "\"mand\",\"noatime\",\"nodev\",\"nodiratime\",\"noexec\",\"nomand\",\"norelatime\",\"nostrictatime\","
+	       "\"nosuid\",\"private\",\"rbind\",\"relatime\",\"remount\",\"ro\",\"rprivate\",\"rshared\",\"rslave\","
+	       "\"runbindable\",\"rw\",\"shared\",\"slave\",\"strictatime\",\"suid\",\"sync\",\"unbindable\"],"
+	       "\"linux\":{\"namespaces\":[\"cgroup\",\"ipc\",\"mount\",\"network\",\"pid\",\"time\",\"user\",\"uts\"],"
+	       "\"capabilities\":[],\"cgroup\":{\"v1\":true,\"v2\":true,\"systemd\":false,\"systemdUser\":false},"
+	       "\"seccomp\":{\"enabled\":true,\"actions\":[\"SCMP_ACT_ALLOW\",\"SCMP_ACT_ERRNO\",\"SCMP_ACT_KILL\","
+	       "\"SCMP_ACT_KILL_PROCESS\",\"SCMP_ACT_KILL_THREAD\",\"SCMP_ACT_LOG\",\"SCMP_ACT_TRACE\","
+	       "\"SCMP_ACT_TRAP\"],\"operators\":[\"SCMP_CMP_EQ\",\"SCMP_CMP_GE\",\"SCMP_CMP_GT\",\"SCMP_CMP_LE\","
+	       "\"SCMP_CMP_LT\",\"SCMP_CMP_MASKED_EQ\",\"SCMP_CMP_NE\"]},"
+	       "\"apparmor\":{\"enabled\":false},\"selinux\":{\"enabled\":false}},"
+	       "\"annotations\":{\"org.opencontainers.runc.version\":\"roci %s\"}}\n",
+	       ROS_VERSION);
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: roci [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND [ARGS]\n\n"
+	             "commands: create, start, run, state, kill, delete, list, ps, pause, resume, spec, features\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	        {"root", required_argument, NULL, 'r'},       {"log", required_argument, NULL, 'l'},
+	        {"log-format", required_argument, NULL, 'F'}, {"debug", no_argument, NULL, 'D'},
+	        {"systemd-cgroup", no_argument, NULL, 's'},   {"help", no_argument, NULL, 'h'},
+	        {"version", no_argument, NULL, 'v'},          {0}};
+	const char *log_path = NULL;
+	bool json = false, debug = false;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "+hv", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			state_root = optarg;
+			break;
+		case 'l':
+			log_path = optarg;
+			break;
+		case 'F':
+			json = !strcmp(optarg, "json");
+			break;
+		case 'D':
+			debug = true;
+			break;
+		case 's':
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'v':
+			printf("roci version %s\nspec: 1.1.0\n", ROS_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	int log_fd = 2;
+	if (log_path && (log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		log_fd = 2;
+	log_setup("roci", log_fd, json);
+	if (debug)
+		log_set_level(LOG_LVL_DEBUG);
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	optind = 1;
+	int r;
+	if (!strcmp(cmd, "create"))
+		r = cmd_create(argc, argv, false);
+	else if (!strcmp(cmd, "run"))
+		r = cmd_create(argc, argv, true);
+	else if (!strcmp(cmd, "start"))
+		r = cmd_start(argc, argv);
+	else if (!strcmp(cmd, "state"))
+		r = cmd_state(argc, argv);
+	else if (!strcmp(cmd, "kill"))
+		r = cmd_kill(argc, argv);
+	else if (!strcmp(cmd, "delete"))
+		r = cmd_delete(argc, argv);
+	else if (!strcmp(cmd, "list"))
+		r = cmd_list(argc, argv);
+	else if (!strcmp(cmd, "ps"))
+		r = cmd_ps(argc, argv);
+	else if (!strcmp(cmd, "pause"))
+		r = cmd_pause(argc, argv, true);
+	else if (!strcmp(cmd, "resume"))
+		r = cmd_pause(argc, argv, false);
+	else if (!strcmp(cmd, "spec"))
+		r = cmd_spec(argc, argv);
+	else if (!strcmp(cmd, "features"))
+		r = cmd_features();
+	else {
+		log_error("unknown command \"%s\"", cmd);
+		usage(stderr);
+		r = 2;
+	}
+	if (r == 2 && errno != 0)
+		errno = 0;
+	return r;
+}
