@@ -60,6 +60,25 @@ const char *cfg_scalar_text(const struct cfg_node *n, char *buf, size_t size);
 /* Resolves a plain YAML scalar by the core schema into a new node. */
 struct cfg_node *cfg_resolve_plain(const char *s);
 
+/* Iteration: out-of-range or wrong-type gives 0 / NULL.
+ *   for (size_t i = 0; i < cfg_map_size(m); i++)
+ *           use(cfg_map_key_at(m, i), cfg_map_value_at(m, i));  */
+size_t cfg_map_size(const struct cfg_node *map);
+const char *cfg_map_key_at(const struct cfg_node *map, size_t i);
+struct cfg_node *cfg_map_value_at(const struct cfg_node *map, size_t i);
+size_t cfg_list_size(const struct cfg_node *list);
+struct cfg_node *cfg_list_at(const struct cfg_node *list, size_t i);
+/* Typed scalar getters.  A wrong type is -EINVAL with a message that names
+ * the node's place and the key (`key`, may be NULL) the caller asked for:
+ *   "cloud-config.yml:12:5: ros.network.interfaces.eth0.mtu: expected integer, got \"big\"".
+ * cfg_as_string accepts any scalar except null (numbers and bools as their
+ * YAML text, in buf when not a string); cfg_as_int and cfg_as_bool want that
+ * exact type. */
+int cfg_as_string(const struct cfg_node *n, const char *key, const char **out, char *buf, size_t size,
+                  struct ros_err *e);
+int cfg_as_int(const struct cfg_node *n, const char *key, long long *out, struct ros_err *e);
+int cfg_as_bool(const struct cfg_node *n, const char *key, bool *out, struct ros_err *e);
+
 /* ---- YAML / JSON ---- */
 /* Parses one YAML document (an empty document gives an empty map).  Errors
  * read "FILE:LINE:COL: what was expected". */

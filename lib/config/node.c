@@ -537,6 +537,82 @@ bool cfg_get_bool(const struct cfg_node *root, const char *key, bool dflt)
 	return n && n->type == CFG_BOOL ? n->b : dflt;
 }
 
+/* ---- iteration and typed getters ---- */
+
+size_t cfg_map_size(const struct cfg_node *map)
+{
+	return map && map->type == CFG_MAP ? map->map.n : 0;
+}
+
+const char *cfg_map_key_at(const struct cfg_node *map, size_t i)
+{
+	return i < cfg_map_size(map) ? map->map.keys[i] : NULL;
+}
+
+struct cfg_node *cfg_map_value_at(const struct cfg_node *map, size_t i)
+{
+	return i < cfg_map_size(map) ? map->map.vals[i] : NULL;
+}
+
+size_t cfg_list_size(const struct cfg_node *list)
+{
+	return list && list->type == CFG_LIST ? list->list.n : 0;
+}
+
+struct cfg_node *cfg_list_at(const struct cfg_node *list, size_t i)
+{
+	return i < cfg_list_size(list) ? list->list.items[i] : NULL;
+}
+
+static int type_err(const struct cfg_node *n, const char *key, const char *want, struct ros_err *e)
+{
+	char w[512] = "", got[128], tmp[64];
+	if (!n)
+		return err_setx(e, ENOENT, "%s: missing, expected %s", key ? key : "value", want);
+	if (n->file && n->key_line)
+		snprintf(w, sizeof(w), "%s:%d:%d: ", n->file, n->key_line, n->key_col);
+	else if (n->file && n->line)
+		snprintf(w, sizeof(w), "%s:%d:%d: ", n->file, n->line, n->col);
+	if (n->type == CFG_STRING)
+		snprintf(got, sizeof(got), "\"%.60s\"", n->s);
+	else if (n->type == CFG_MAP || n->type == CFG_LIST)
+		snprintf(got, sizeof(got), "a %s", cfg_type_name(n->type));
+	else
+		snprintf(got, sizeof(got), "%s %s", cfg_type_name(n->type), cfg_scalar_text(n, tmp, sizeof(tmp)));
+	return err_setx(e, EINVAL, "%s%s%sexpected %s, got %s", w, key ? key : "", key ? ": " : "", want, got);
+}
+
+int cfg_as_string(const struct cfg_node *n, const char *key, const char **out, char *buf, size_t size,
+                  struct ros_err *e)
+{
+	if (!n || n->type == CFG_NULL || n->type == CFG_MAP || n->type == CFG_LIST)
+		return type_err(n, key, "string", e);
+	if (n->type == CFG_STRING) {
+		*out = n->s;
+		return 0;
+	}
+	if (!buf || size == 0)
+		return type_err(n, key, "string", e);
+	*out = cfg_scalar_text(n, buf, size);
+	return 0;
+}
+
+int cfg_as_int(const struct cfg_node *n, const char *key, long long *out, struct ros_err *e)
+{
+	if (!n || n->type != CFG_INT)
+		return type_err(n, key, "integer", e);
+	*out = n->i;
+	return 0;
+}
+
+int cfg_as_bool(const struct cfg_node *n, const char *key, bool *out, struct ros_err *e)
+{
+	if (!n || n->type != CFG_BOOL)
+		return type_err(n, key, "boolean", e);
+	*out = n->b;
+	return 0;
+}
+
 /* ---- JSON ---- */
 
 json_t *cfg_to_json(const struct cfg_node *n)

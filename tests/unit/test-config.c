@@ -307,3 +307,39 @@ TEST(json_round_trip)
 	cfg_free(n);
 	cfg_free(back);
 }
+
+TEST(iteration_and_typed_getters_name_the_place_and_key)
+{
+	struct cfg_node *n = NULL;
+	struct ros_err e = {0};
+	const char *y = "ros:\n  network:\n    interfaces:\n      eth0:\n        mtu: big\n        dhcp: true\n"
+	                "        addresses: [10.0.0.2/24, 10.0.0.3/24]\n        metric: 7\n";
+	ok(cfg_parse_yaml(y, strlen(y), "cloud-config.yml", &n, &e) == 0, "parsed");
+	struct cfg_node *eth0 = cfg_get(n, "ros.network.interfaces.eth0");
+	is_int((long long)cfg_map_size(eth0), 4);
+	is_str(cfg_map_key_at(eth0, 0), "mtu");
+	ok(cfg_map_key_at(eth0, 4) == NULL && cfg_map_value_at(eth0, 4) == NULL, "out of range is NULL");
+	ok(cfg_map_size(cfg_get(eth0, "mtu")) == 0, "a scalar has no map entries");
+	struct cfg_node *addrs = cfg_get(eth0, "addresses");
+	is_int((long long)cfg_list_size(addrs), 2);
+	is_str(cfg_list_at(addrs, 1)->s, "10.0.0.3/24");
+	ok(cfg_list_at(addrs, 2) == NULL, "list out of range is NULL");
+
+	long long mtu = 0;
+	ok(cfg_as_int(cfg_map_value_at(eth0, 0), "ros.network.interfaces.eth0.mtu", &mtu, &e) == -EINVAL,
+	   "a string is not an integer");
+	is_str(e.msg, "cloud-config.yml:5:9: ros.network.interfaces.eth0.mtu: expected integer, got \"big\"");
+	long long metric = 0;
+	ok(cfg_as_int(cfg_get(eth0, "metric"), "metric", &metric, &e) == 0 && metric == 7, "integer read");
+	bool dhcp = false;
+	ok(cfg_as_bool(cfg_get(eth0, "dhcp"), "dhcp", &dhcp, &e) == 0 && dhcp, "bool read");
+	ok(cfg_as_bool(cfg_get(eth0, "metric"), "metric", &dhcp, &e) == -EINVAL, "int is not a bool");
+	const char *s = NULL;
+	char buf[32];
+	ok(cfg_as_string(cfg_get(eth0, "metric"), "metric", &s, buf, sizeof(buf), &e) == 0, "int as text");
+	is_str(s, "7");
+	ok(cfg_as_string(addrs, "addresses", &s, buf, sizeof(buf), &e) == -EINVAL, "a list is not a string");
+	ok(strstr(e.msg, "expected string, got a list") != NULL, "says what it got: %s", e.msg);
+	ok(cfg_as_int(NULL, "nope", &mtu, &e) == -ENOENT, "missing is ENOENT");
+	cfg_free(n);
+}
