@@ -612,7 +612,13 @@ static int mod_mounts(const struct ci_opts *o, const struct cfg_node *cfg, struc
 			continue;
 		}
 		if (!strcmp(f[2], "swap") || !strcmp(f[1], "none") || !strcmp(f[1], "swap")) {
-			if (swapon(f[0], 0) < 0) {
+			/* a swap file lives in the tree; a device is the machine's */
+			char swap[PATH_MAX];
+			if (strncmp(f[0], "/dev/", 5))
+				rp(swap, sizeof(swap), o, f[0]);
+			else
+				snprintf(swap, sizeof(swap), "%s", f[0]);
+			if (swapon(swap, 0) < 0 && errno != EBUSY) {
 				cfg_diag_add(d, true, "mounts[%zu]: swapon %s: %m", i, f[0]);
 				failed = 1;
 			}

@@ -11,11 +11,13 @@ setup() {
 	SEED="$BATS_TEST_TMPDIR/seed"
 	mkdir -p "$SEED"
 	LOOPS=()
+	SWAPS=()
 	SERVER_PID=
 }
 
 teardown() {
 	for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null || true; done
+	for s in "${SWAPS[@]}"; do swapoff "$s" 2>/dev/null || true; done
 	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
 	rm -rf "$ROOT"
 }
@@ -262,6 +264,25 @@ start_server() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"tmpfs rw,nosuid"*"size=1024k"* ]]
 	[[ "$output" == *"mounts[1]: mount /dev/nonexistent on /mnt/x (ext4)"* ]]
+}
+
+@test "mounts: a swap file in the tree is switched on, again on reboot without error" {
+	command -v mkswap >/dev/null || skip "mkswap not installed"
+	dd if=/dev/zero of="$ROOT/swapfile" bs=1M count=2 2>/dev/null
+	chmod 600 "$ROOT/swapfile"
+	mkswap "$ROOT/swapfile" >/dev/null
+	SWAPS+=("$ROOT/swapfile")
+	printf '#cloud-config\nmounts:\n  - [/swapfile, none, swap, sw]\n' >"$ROOT/ud"
+	ci --cmdline 'ros.cloud_init.datasources=["file:/ud"]'
+	if [[ "$output" == *"swapon /swapfile: Operation not permitted"* || "$output" == *"swapon /swapfile: Invalid argument"* ]]; then
+		skip "swapon is not allowed here: $output"
+	fi
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"mounts[0]"* ]]
+	grep -q "^$ROOT/swapfile " /proc/swaps
+	ci --cmdline 'ros.cloud_init.datasources=["file:/ud"]'
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"mounts[0]"* ]]
 }
 
 @test "a broken cloud-config is saved, then set aside with its reason at boot" {
