@@ -119,6 +119,10 @@ void cfg_diag_free(struct cfg_diag *d);
  * unknown keys are warnings (errors when strict).  Returns the number of
  * errors added. */
 size_t cfg_validate(const struct cfg_node *root, bool strict, struct cfg_diag *d);
+/* The defaults the schema gives (the same as configs/os-config.yml, which a
+ * unit test checks): the bottom of the merge, so a missing image layer still
+ * leaves every key ros needs. */
+struct cfg_node *cfg_schema_defaults(void);
 /* Is this dotted path (of concrete keys) a secret (password, private key)? */
 bool cfg_is_secret_path(const char *path);
 /* Copy of n without secrets. */

@@ -247,7 +247,9 @@ static int yml_filter(const struct dirent *de)
 int cfg_load_merged(const char *root, const char *cmdline, unsigned flags, struct cfg_node **out, struct cfg_diag *d,
                     struct ros_err *e)
 {
-	struct cfg_node *tree = cfg_new(CFG_MAP);
+	/* layer 0: the schema's defaults, so a missing or broken image layer
+	 * still leaves every key ros needs */
+	struct cfg_node *tree = cfg_schema_defaults();
 	if (!tree)
 		return err_set(e, ENOMEM, "config");
 	load_layer(tree, root, CFG_PATH_IMAGE, false, flags, d);

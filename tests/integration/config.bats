@@ -68,13 +68,33 @@ teardown() {
 }
 
 @test "unset removes a key and fails on a missing one" {
+	"$ROS" --root "$ROOT" config set ros.autologin tty1
+	run "$ROS" --root "$ROOT" config unset ros.autologin
+	[ "$status" -eq 0 ]
+	run "$ROS" --root "$ROOT" config get ros.autologin
+	[ "$status" -eq 1 ]
+	run "$ROS" --root "$ROOT" config unset ros.autologin
+	[ "$status" -eq 1 ]
+}
+
+@test "unset of a key with a default brings the default back" {
 	"$ROS" --root "$ROOT" config set ros.debug true
+	run "$ROS" --root "$ROOT" config get ros.debug
+	[ "$output" = true ]
 	run "$ROS" --root "$ROOT" config unset ros.debug
 	[ "$status" -eq 0 ]
 	run "$ROS" --root "$ROOT" config get ros.debug
-	[ "$status" -eq 1 ]
-	run "$ROS" --root "$ROOT" config unset ros.debug
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 0 ]
+	[ "$output" = false ]
+}
+
+@test "schema defaults apply even when the image layer is missing" {
+	rm -f "$ROOT/usr/share/ros/os-config.yml"
+	run "$ROS" --root "$ROOT" config get ros.cloud_init.timeout
+	[ "$status" -eq 0 ]
+	[ "$output" = 5 ]
+	run "$ROS" --root "$ROOT" config get ros.ssh.port
+	[ "$output" = 22 ]
 }
 
 @test "merge deep-merges stdin: maps merge, lists are replaced" {

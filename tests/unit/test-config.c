@@ -343,3 +343,38 @@ TEST(iteration_and_typed_getters_name_the_place_and_key)
 	ok(cfg_as_int(NULL, "nope", &mtu, &e) == -ENOENT, "missing is ENOENT");
 	cfg_free(n);
 }
+
+TEST(schema_defaults_validate_and_match_the_shipped_os_config)
+{
+	struct cfg_node *dflt = cfg_schema_defaults();
+	ok(dflt != NULL, "defaults build");
+	struct cfg_diag d = {0};
+	is_int((long long)cfg_validate(dflt, true, &d), 0);
+	cfg_diag_free(&d);
+	is_int(cfg_get_int(dflt, "ros.cloud_init.timeout", -1), 5);
+	ok(cfg_get_bool(dflt, "ros.network.interfaces.eth*.dhcp", false), "eth* dhcp by default");
+
+	/* configs/os-config.yml is the image layer: it must say what the schema says */
+	const char *src = getenv("ROS_SRC");
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/configs/os-config.yml", src && *src ? src : ".");
+	struct cfg_node *shipped = NULL;
+	struct ros_err e = {0};
+	ok(cfg_parse_file(path, &shipped, &e) == 0, "parse %s: %s", path, e.msg);
+	if (shipped) {
+		struct cfg_node *merged = cfg_copy(dflt);
+		cfg_merge(merged, shipped);
+		cleanup_free char *a = cfg_to_yaml_string(dflt);
+		cleanup_free char *b = cfg_to_yaml_string(merged);
+		is_str(b, a); /* the shipped file adds or changes nothing the schema does not give */
+		cfg_free(merged);
+		merged = cfg_copy(shipped);
+		cfg_merge(merged, dflt);
+		cleanup_free char *c = cfg_to_yaml_string(shipped);
+		cleanup_free char *f = cfg_to_yaml_string(merged);
+		is_str(f, c); /* and leaves out no default */
+		cfg_free(merged);
+	}
+	cfg_free(shipped);
+	cfg_free(dflt);
+}
