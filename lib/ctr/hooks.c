@@ -34,6 +34,7 @@ int hook_run(const struct spec_hook *h, const char *state_json, struct ros_err *
 		return err_set(e, errno, "hook %s: fork", h->path);
 	}
 	if (pid == 0) {
+		setpgid(0, 0); /* its own group, so a timeout kills what it started too */
 		dup2(sv[1], 0);
 		execve(h->path, h->args && h->args[0] ? h->args : default_args, h->env ? h->env : empty_env);
 		_exit(127);
@@ -59,6 +60,7 @@ int hook_run(const struct spec_hook *h, const char *state_json, struct ros_err *
 		while ((r = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
 			;
 		if (r == 0) {
+			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
 			return err_setx(e, ETIMEDOUT, "hook %s: killed after its timeout of %d s", h->path, h->timeout);
