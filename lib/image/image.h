@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+/*
+ * User images: a content-addressed store under a root directory.
+ *
+ *   ROOT/blobs/sha256/<hex>     blobs, named by the sha256 of their bytes
+ *   ROOT/layers/<hex>/          each layer unpacked (hex = layer blob digest)
+ *   ROOT/images.json            {"images": {id: {...}}, "tags": {ref: id}}
+ *   ROOT/tmp/                   scratch space for loads
+ */
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/err.h"
+
+/* Limits that keep a hostile archive from exhausting the machine. */
+#define IMAGE_TAR_MAX_PATH 4096
+#define IMAGE_TAR_MAX_ENTRY_SIZE (64ULL << 30)
+
+struct image_extract_opts {
+	bool allow_devices; /* character/block nodes (besides whiteouts); default off */
+	bool keep_owner;    /* chown entries to their uid/gid (needs root) */
+	bool whiteouts;     /* .wh.NAME -> 0/0 char device, .wh..wh..opq -> opaque xattr */
+};
+
+/* Unpacks a tar (plain, gzip, ...) read from fd into the directory dirfd.
+ * Nothing is ever written outside dirfd: absolute names and ".." are
+ * refused, no symlink (from the archive or already on disk) is followed.
+ * Errors name the entry: "entry 3 (../etc/passwd): path leaves the root". */
+int image_tar_extract_fd(int fd, int dirfd, const struct image_extract_opts *o, struct ros_err *e);
+/* Same, from a memory buffer (for the fuzz target). */
+int image_tar_extract_mem(const void *buf, size_t len, int dirfd, const struct image_extract_opts *o,
+                          struct ros_err *e);
+
+/* Hex sha256 of an fd's contents from the current offset (out: 65 bytes). */
+int image_sha256_fd(int fd, char out[65], struct ros_err *e);
+
+struct image_store {
+	char *root;
+	int rootfd;
+	json_t *index; /* images.json */
+};
+
+int image_store_open(struct image_store *s, const char *root, struct ros_err *e);
+void image_store_close(struct image_store *s);
+
+/* Copies fd into blobs/sha256/<hex>; when want (hex, or "sha256:hex") is
+ * given, the contents must hash to it.  out_hex (optional, 65 bytes). */
+int image_blob_put_fd(struct image_store *s, int fd, const char *want, char *out_hex, struct ros_err *e);
+
+/* Loads a `docker save` archive (manifest.json) or an OCI image layout
+ * archive (index.json).  loaded (optional) gets a JSON array of
+ * {"id": "sha256:...", "tags": [...]} the caller decrefs. */
+int image_load_fd(struct image_store *s, int fd, json_t **loaded, struct ros_err *e);
+
+/* Finds an image by tag ("busybox", "busybox:1", "docker.io/library/x"),
+ * full id ("sha256:hex"), or unique id prefix. *id_out is borrowed. */
+int image_resolve(struct image_store *s, const char *name, const char **id_out, struct ros_err *e);
+/* Normalises "busybox" -> "busybox:latest". out at least 512 bytes. */
+int image_ref_normalise(const char *ref, char *out, size_t size, struct ros_err *e);
+
+int image_tag(struct image_store *s, const char *name, const char *ref, struct ros_err *e);
+/* Removes a tag; when ref is an id or the last tag, the image and any layer
+ * no other image uses.  force removes an image with several tags. */
+int image_remove(struct image_store *s, const char *name, bool force, json_t **deleted, struct ros_err *e);
+/* Borrowed {"layers": [...], "config": {...}, "size": n, "created": "..."}. */
+json_t *image_get(struct image_store *s, const char *id);
+/* Tags of an image, new array. */
+json_t *image_tags(struct image_store *s, const char *id);
+
+/* The overlay "lowerdir=" value for an image: topmost layer first. */
+int image_lowerdir(struct image_store *s, const char *id, char **out, struct ros_err *e);

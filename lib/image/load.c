@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+/* `docker load`: docker-archive (manifest.json) and OCI layout archives. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/fs.h"
+#include "image/image.h"
+
+#define MAX_JSON (16 << 20)
+#define cleanup_json __attribute__((cleanup(json_decrefp)))
+
+int image_index_save(struct image_store *s, struct ros_err *e);
+
+/* Opens path inside dirfd without following any symlink or leaving it. */
+static int open_beneath(int dirfd, const char *path, int flags)
+{
+	struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+	                       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	return fd < 0 ? -errno : fd;
+}
+
+static int read_json(int dirfd, const char *path, json_t **out, struct ros_err *e)
+{
+	cleanup_close int fd = open_beneath(dirfd, path, O_RDONLY);
+	if (fd < 0)
+		return err_set(e, fd, "archive member %s", path);
+	cleanup_free char *txt = NULL;
+	int r = fs_read_fd(fd, MAX_JSON, &txt, NULL, e);
+	if (r < 0)
+		return err_prefix(e, "archive member %s", path);
+	json_error_t je;
+	*out = json_loads(txt, 0, &je);
+	if (!*out)
+		return err_setx(e, EINVAL, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+	return 0;
+}
+
+/* Stores one layer blob and unpacks it into layers/<hex> (once). */
+static int add_layer(struct image_store *s, int dirfd, const char *path, const char *want, char hex[65],
+                     struct ros_err *e)
+{
+	cleanup_close int fd = open_beneath(dirfd, path, O_RDONLY);
+	if (fd < 0)
+		return err_set(e, fd, "layer %s", path);
+	int r = image_blob_put_fd(s, fd, want, hex, e);
+	if (r < 0)
+		return err_prefix(e, "layer %s", path);
+	char dir[4096], tmp[4096];
+	snprintf(dir, sizeof(dir), "%s/layers/%s", s->root, hex);
+	if (access(dir, F_OK) == 0)
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s/tmp/layer-XXXXXX", s->root);
+	if (!mkdtemp(tmp))
+		return err_set(e, errno, "mkdtemp %s", tmp);
+	cleanup_close int tfd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char blob[4096];
+	snprintf(blob, sizeof(blob), "%s/blobs/sha256/%s", s->root, hex);
+	cleanup_close int bfd = open(blob, O_RDONLY | O_CLOEXEC);
+	struct image_extract_opts o = {.whiteouts = true, .keep_owner = geteuid() == 0};
+	if (tfd < 0 || bfd < 0)
+		r = err_set(e, errno, "open %s", tfd < 0 ? tmp : blob);
+	else
+		r = image_tar_extract_fd(bfd, tfd, &o, e);
+	if (r >= 0 && rename(tmp, dir) < 0 && errno != ENOTEMPTY && errno != EEXIST)
+		r = err_set(e, errno, "rename %s", dir);
+	if (r < 0) {
+		struct ros_err ignored;
+		fs_remove_tree(tmp, &ignored);
+		return err_prefix(e, "layer %s", path);
+	}
+	return 0;
+}
+
+static int add_image(struct image_store *s, int dirfd, const char *config_path, const char *config_want,
+                     char **layer_paths, char **layer_wants, json_t *repotags, json_t *loaded, struct ros_err *e)
+{
+	char cfghex[65];
+	cleanup_close int cfd = open_beneath(dirfd, config_path, O_RDONLY);
+	if (cfd < 0)
+		return err_set(e, cfd, "image config %s", config_path);
+	int r = image_blob_put_fd(s, cfd, config_want, cfghex, e);
+	if (r < 0)
+		return err_prefix(e, "image config %s", config_path);
+	cleanup_json json_t *config = NULL;
+	char cfgblob[128];
+	snprintf(cfgblob, sizeof(cfgblob), "blobs/sha256/%s", cfghex);
+	if ((r = read_json(s->rootfd, cfgblob, &config, e)) < 0)
+		return r;
+	if (!json_is_object(config))
+		return err_setx(e, EINVAL, "image config %s: not a JSON object", config_path);
+	json_t *layers = json_array();
+	json_int_t size = 0;
+	for (size_t i = 0; layer_paths[i]; i++) {
+		char hex[65];
+		if ((r = add_layer(s, dirfd, layer_paths[i], layer_wants ? layer_wants[i] : NULL, hex, e)) < 0) {
+			json_decref(layers);
+			return r;
+		}
+		json_array_append_new(layers, json_string(hex));
+		struct stat st;
+		char p[4096];
+		snprintf(p, sizeof(p), "%s/blobs/sha256/%s", s->root, hex);
+		if (stat(p, &st) == 0)
+			size += st.st_size;
+	}
+	char id[80];
+	snprintf(id, sizeof(id), "sha256:%s", cfghex);
+	json_t *img = json_pack("{s:o,s:O,s:s,s:I,s:I}", "layers", layers, "config", config, "config_blob", cfghex,
+	                        "size", size, "loaded", (json_int_t)time(NULL));
+	json_object_set_new(json_object_get(s->index, "images"), id, img);
+	json_t *tags = json_array();
+	size_t i;
+	json_t *t;
+	json_array_foreach(repotags, i, t)
+	{
+		char norm[512];
+		if (!json_is_string(t) || image_ref_normalise(json_string_value(t), norm, sizeof(norm), e) < 0) {
+			json_decref(tags);
+			return err_prefix(e, "RepoTags[%zu]", i);
+		}
+		json_object_set_new(json_object_get(s->index, "tags"), norm, json_string(id));
+		json_array_append_new(tags, json_string(norm));
+	}
+	json_array_append_new(loaded, json_pack("{s:s,s:o}", "id", id, "tags", tags));
+	return 0;
+}
+
+static char **strv_new(size_t n)
+{
+	return calloc(n + 1, sizeof(char *));
+}
+
+static int load_docker(struct image_store *s, int dirfd, json_t *manifest, json_t *loaded, struct ros_err *e)
+{
+	if (!json_is_array(manifest) || json_array_size(manifest) == 0)
+		return err_setx(e, EINVAL, "manifest.json: expected a non-empty array");
+	size_t i;
+	json_t *m;
+	json_array_foreach(manifest, i, m)
+	{
+		json_t *cfg = json_object_get(m, "Config");
+		json_t *layers = json_object_get(m, "Layers");
+		if (!json_is_string(cfg))
+			return err_setx(e, EINVAL, "manifest.json[%zu].Config: expected string", i);
+		if (!json_is_array(layers))
+			return err_setx(e, EINVAL, "manifest.json[%zu].Layers: expected array", i);
+		cleanup_strv char **paths = strv_new(json_array_size(layers));
+		if (!paths)
+			return err_set(e, ENOMEM, "manifest");
+		size_t j;
+		json_t *l;
+		json_array_foreach(layers, j, l)
+		{
+			if (!json_is_string(l))
+				return err_setx(e, EINVAL, "manifest.json[%zu].Layers[%zu]: expected string", i, j);
+			paths[j] = strdup(json_string_value(l));
+		}
+		int r = add_image(s, dirfd, json_string_value(cfg), NULL, paths, NULL, json_object_get(m, "RepoTags"),
+		                  loaded, e);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int blob_path(const char *digest, char *out, size_t size, const char *what, struct ros_err *e)
+{
+	if (!digest || strncmp(digest, "sha256:", 7) != 0 || strlen(digest) != 71 || strchr(digest + 7, '/'))
+		return err_setx(e, EINVAL, "%s: unsupported digest \"%s\"", what, digest ? digest : "");
+	snprintf(out, size, "blobs/sha256/%s", digest + 7);
+	return 0;
+}
+
+static int load_oci(struct image_store *s, int dirfd, json_t *index, json_t *loaded, struct ros_err *e)
+{
+	json_t *manifests = json_object_get(index, "manifests");
+	if (!json_is_array(manifests) || json_array_size(manifests) == 0)
+		return err_setx(e, EINVAL, "index.json.manifests: expected a non-empty array");
+	size_t i;
+	json_t *d;
+	json_array_foreach(manifests, i, d)
+	{
+		char p[256], what[64];
+		snprintf(what, sizeof(what), "index.json.manifests[%zu]", i);
+		int r = blob_path(json_string_value(json_object_get(d, "digest")), p, sizeof(p), what, e);
+		if (r < 0)
+			return r;
+		cleanup_json json_t *man = NULL;
+		if ((r = read_json(dirfd, p, &man, e)) < 0)
+			return r;
+		const char *cdig = json_string_value(json_object_get(json_object_get(man, "config"), "digest"));
+		char cpath[256];
+		if ((r = blob_path(cdig, cpath, sizeof(cpath), "manifest config", e)) < 0)
+			return r;
+		json_t *layers = json_object_get(man, "layers");
+		if (!json_is_array(layers))
+			return err_setx(e, EINVAL, "%s: layers: expected array", p);
+		cleanup_strv char **paths = strv_new(json_array_size(layers));
+		cleanup_strv char **wants = strv_new(json_array_size(layers));
+		if (!paths || !wants)
+			return err_set(e, ENOMEM, "manifest");
+		size_t j;
+		json_t *l;
+		json_array_foreach(layers, j, l)
+		{
+			const char *ld = json_string_value(json_object_get(l, "digest"));
+			char lp[256];
+			if ((r = blob_path(ld, lp, sizeof(lp), "manifest layer", e)) < 0)
+				return r;
+			paths[j] = strdup(lp);
+			wants[j] = strdup(ld);
+		}
+		cleanup_json json_t *tags = json_array();
+		const char *name = json_string_value(
+		        json_object_get(json_object_get(d, "annotations"), "io.containerd.image.name"));
+		if (!name)
+			name = json_string_value(json_object_get(json_object_get(d, "annotations"),
+			                                         "org.opencontainers.image.ref.name"));
+		if (name && strchr(name, ':'))
+			json_array_append_new(tags, json_string(name));
+		if ((r = add_image(s, dirfd, cpath, cdig, paths, wants, tags, loaded, e)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int image_load_fd(struct image_store *s, int fd, json_t **loaded_out, struct ros_err *e)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s/tmp/load-XXXXXX", s->root);
+	if (!mkdtemp(tmp))
+		return err_set(e, errno, "mkdtemp %s", tmp);
+	int r;
+	cleanup_close int dfd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cleanup_json json_t *loaded = json_array();
+	cleanup_json json_t *doc = NULL;
+	if (dfd < 0) {
+		r = err_set(e, errno, "open %s", tmp);
+		goto out;
+	}
+	struct image_extract_opts o = {0};
+	if ((r = image_tar_extract_fd(fd, dfd, &o, e)) < 0) {
+		err_prefix(e, "image archive");
+		goto out;
+	}
+	if (faccessat(dfd, "manifest.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		if ((r = read_json(dfd, "manifest.json", &doc, e)) >= 0)
+			r = load_docker(s, dfd, doc, loaded, e);
+	} else if (faccessat(dfd, "index.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		if ((r = read_json(dfd, "index.json", &doc, e)) >= 0)
+			r = load_oci(s, dfd, doc, loaded, e);
+	} else {
+		r = err_setx(e, EINVAL, "image archive has neither manifest.json nor index.json");
+	}
+	if (r >= 0)
+		r = image_index_save(s, e);
+	if (r >= 0 && loaded_out)
+		*loaded_out = TAKE_PTR(loaded);
+out:;
+	struct ros_err ignored;
+	fs_remove_tree(tmp, &ignored);
+	return r;
+}

@@ -1,0 +1,480 @@
+/* SPDX-License-Identifier: MIT */
+/* lib/image: hardened tar extraction, blobs, docker/OCI archive load, tags, removal. */
+#define _GNU_SOURCE
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/fs.h"
+#include "image/image.h"
+#include "tap.h"
+
+/* A tar built in memory: entries are "type:path[:arg]" with type
+ * f (file, arg = content), d (dir), l (symlink, arg = target),
+ * h (hard link, arg = target), c (char dev, arg = "maj,min"). */
+static size_t make_tar(const char **entries, bool gzip, char *buf, size_t cap)
+{
+	struct archive *a = archive_write_new();
+	archive_write_set_format_pax_restricted(a);
+	if (gzip)
+		archive_write_add_filter_gzip(a);
+	size_t used = 0;
+	archive_write_open_memory(a, buf, cap, &used);
+	for (size_t i = 0; entries[i]; i++) {
+		char spec[512];
+		snprintf(spec, sizeof(spec), "%s", entries[i]);
+		char type = spec[0];
+		char *path = spec + 2;
+		char *arg = strchr(path, '|');
+		if (arg)
+			*arg++ = '\0';
+		struct archive_entry *en = archive_entry_new();
+		archive_entry_set_pathname(en, path);
+		archive_entry_set_mtime(en, 1700000000, 0);
+		size_t size = 0;
+		switch (type) {
+		case 'f':
+			archive_entry_set_filetype(en, AE_IFREG);
+			archive_entry_set_perm(en, 0644);
+			size = arg ? strlen(arg) : 0;
+			archive_entry_set_size(en, (la_int64_t)size);
+			break;
+		case 'd':
+			archive_entry_set_filetype(en, AE_IFDIR);
+			archive_entry_set_perm(en, 0755);
+			break;
+		case 'l':
+			archive_entry_set_filetype(en, AE_IFLNK);
+			archive_entry_set_perm(en, 0777);
+			archive_entry_set_symlink(en, arg);
+			break;
+		case 'h':
+			archive_entry_set_filetype(en, AE_IFREG);
+			archive_entry_set_perm(en, 0644);
+			archive_entry_set_hardlink(en, arg);
+			break;
+		case 'c':
+			archive_entry_set_filetype(en, AE_IFCHR);
+			archive_entry_set_perm(en, 0600);
+			archive_entry_set_rdev(en, makedev(1, 3));
+			break;
+		}
+		archive_write_header(a, en);
+		if (size)
+			archive_write_data(a, arg, size);
+		archive_entry_free(en);
+	}
+	archive_write_close(a);
+	archive_write_free(a);
+	return used;
+}
+
+static char *tmpdir(void)
+{
+	char *d = strdup("/tmp/test-image-XXXXXX");
+	return mkdtemp(d);
+}
+
+static void rmtree(const char *d)
+{
+	struct ros_err e;
+	fs_remove_tree(d, &e);
+}
+
+static int extract(const char **entries, const char *root, bool gzip, struct ros_err *e)
+{
+	static char buf[1 << 20];
+	size_t n = make_tar(entries, gzip, buf, sizeof(buf));
+	cleanup_close int dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct image_extract_opts o = {.whiteouts = true};
+	return image_tar_extract_mem(buf, n, dfd, &o, e);
+}
+
+static bool file_is(const char *path, const char *want)
+{
+	cleanup_free char *got = NULL;
+	struct ros_err e;
+	return fs_read_all(path, 4096, &got, NULL, &e) >= 0 && strcmp(got, want) == 0;
+}
+
+TEST(extract_files_dirs_links)
+{
+	cleanup_free char *d = tmpdir();
+	const char *t[] = {"d|bin", "f|bin/sh|#!hello", "l|bin/ash|sh", "h|bin/hard|bin/sh", "f|etc/deep/x|y", NULL};
+	struct ros_err e = {0};
+	is_int(extract(t, d, false, &e), 0);
+	char p[512];
+	snprintf(p, sizeof(p), "%s/bin/sh", d);
+	ok(file_is(p, "#!hello"), "file content");
+	snprintf(p, sizeof(p), "%s/bin/ash", d);
+	char target[64] = {0};
+	ok(readlink(p, target, sizeof(target) - 1) == 2 && strcmp(target, "sh") == 0, "symlink stored");
+	struct stat a, b;
+	snprintf(p, sizeof(p), "%s/bin/hard", d);
+	stat(p, &a);
+	snprintf(p, sizeof(p), "%s/bin/sh", d);
+	stat(p, &b);
+	ok(a.st_ino == b.st_ino, "hard link shares the inode");
+	snprintf(p, sizeof(p), "%s/etc/deep/x", d);
+	ok(file_is(p, "y"), "missing parents created");
+	rmtree(d);
+}
+
+TEST(extract_gzip_layer)
+{
+	cleanup_free char *d = tmpdir();
+	const char *t[] = {"f|a|gz", NULL};
+	struct ros_err e = {0};
+	is_int(extract(t, d, true, &e), 0);
+	char p[512];
+	snprintf(p, sizeof(p), "%s/a", d);
+	ok(file_is(p, "gz"), "gzip layer unpacked");
+	rmtree(d);
+}
+
+TEST(extract_refuses_dotdot)
+{
+	cleanup_free char *d = tmpdir();
+	char inner[600];
+	snprintf(inner, sizeof(inner), "%s/root", d);
+	mkdir(inner, 0755);
+	const char *t[] = {"f|ok|1", "f|../escaped|x", NULL};
+	struct ros_err e = {0};
+	is_int(extract(t, inner, false, &e), -EXDEV);
+	ok(strstr(e.msg, "entry 1 (../escaped)") && strstr(e.msg, "leaves the root"), "names the entry: %s", e.msg);
+	char p[700];
+	snprintf(p, sizeof(p), "%s/escaped", d);
+	ok(access(p, F_OK) < 0, "nothing written outside");
+	rmtree(d);
+}
+
+TEST(extract_refuses_absolute_path)
+{
+	cleanup_free char *d = tmpdir();
+	const char *t[] = {"f|/tmp/abs-escape|x", NULL};
+	struct ros_err e = {0};
+	is_int(extract(t, d, false, &e), -EXDEV);
+	ok(strstr(e.msg, "/tmp/abs-escape"), "names the entry: %s", e.msg);
+	rmtree(d);
+}
+
+TEST(extract_never_follows_symlinks)
+{
+	cleanup_free char *d = tmpdir();
+	char inner[600], outside[600];
+	snprintf(inner, sizeof(inner), "%s/root", d);
+	snprintf(outside, sizeof(outside), "%s/outside", d);
+	mkdir(inner, 0755);
+	mkdir(outside, 0755);
+	char ltarget[700];
+	snprintf(ltarget, sizeof(ltarget), "l|evil|%s", outside);
+	const char *t[] = {ltarget, "f|evil/pwned|x", NULL};
+	struct ros_err e = {0};
+	ok(extract(t, inner, false, &e) < 0, "write through a symlinked dir fails");
+	ok(strstr(e.msg, "evil/pwned"), "names the entry: %s", e.msg);
+	char p[700];
+	snprintf(p, sizeof(p), "%s/pwned", outside);
+	ok(access(p, F_OK) < 0, "nothing written through the symlink");
+
+	/* A symlink then a regular file of the same name replaces the link,
+	 * it does not write through it. */
+	cleanup_free char *d2 = tmpdir();
+	char victim[700], lt2[800];
+	snprintf(victim, sizeof(victim), "%s/victim", d);
+	fs_write_atomic(victim, "orig", 4, 0644, &e);
+	snprintf(lt2, sizeof(lt2), "l|f|%s", victim);
+	const char *t2[] = {lt2, "f|f|overwritten", NULL};
+	is_int(extract(t2, d2, false, &e), 0);
+	ok(file_is(victim, "orig"), "file behind the symlink untouched");
+
+	/* A hard link to a path through a symlink is refused. */
+	cleanup_free char *d3 = tmpdir();
+	char lt3[800];
+	snprintf(lt3, sizeof(lt3), "l|up|%s", d);
+	const char *t3[] = {lt3, "h|stolen|up/victim", NULL};
+	ok(extract(t3, d3, false, &e) < 0, "hard link through a symlink refused: %s", e.msg);
+	const char *t4[] = {"h|stolen|../victim", NULL};
+	is_int(extract(t4, d3, false, &e), -EXDEV);
+	rmtree(d2);
+	rmtree(d3);
+	rmtree(d);
+}
+
+TEST(extract_refuses_device_nodes)
+{
+	cleanup_free char *d = tmpdir();
+	const char *t[] = {"c|dev/null", NULL};
+	struct ros_err e = {0};
+	is_int(extract(t, d, false, &e), -EPERM);
+	ok(strstr(e.msg, "dev/null") && strstr(e.msg, "device"), "names the entry: %s", e.msg);
+	rmtree(d);
+}
+
+TEST(extract_whiteouts)
+{
+	if (geteuid() != 0) {
+		tap_skip("whiteout devices and trusted.* xattrs need root");
+		return;
+	}
+	cleanup_free char *d = tmpdir();
+	const char *t[] = {"d|etc", "f|etc/.wh.gone|", "d|opq", "f|opq/.wh..wh..opq|", NULL};
+	struct ros_err e = {0};
+	int r = extract(t, d, false, &e);
+	if (r == -EOPNOTSUPP || r == -EPERM) {
+		tap_skip("filesystem under /tmp lacks mknod or trusted xattrs");
+		rmtree(d);
+		return;
+	}
+	is_int(r, 0);
+	char p[512];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/etc/gone", d);
+	ok(lstat(p, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0), "whiteout is a 0/0 char device");
+	snprintf(p, sizeof(p), "%s/etc/.wh.gone", d);
+	ok(access(p, F_OK) < 0, "marker itself not written");
+	char v[4] = {0};
+	snprintf(p, sizeof(p), "%s/opq", d);
+	ok(getxattr(p, "trusted.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y', "opaque xattr set");
+	rmtree(d);
+}
+
+TEST(extract_rejects_garbage)
+{
+	cleanup_free char *d = tmpdir();
+	cleanup_close int dfd = open(d, O_PATH | O_DIRECTORY);
+	struct image_extract_opts o = {0};
+	struct ros_err e = {0};
+	char junk[1024];
+	memset(junk, 'A', sizeof(junk));
+	ok(image_tar_extract_mem(junk, sizeof(junk), dfd, &o, &e) < 0, "garbage refused: %s", e.msg);
+	rmtree(d);
+}
+
+static void sha256_hex(const void *buf, size_t len, char out[65])
+{
+	unsigned char md[32];
+	EVP_Digest(buf, len, md, NULL, EVP_sha256(), NULL);
+	for (int i = 0; i < 32; i++)
+		sprintf(out + 2 * i, "%02x", md[i]);
+}
+
+TEST(blob_put_verifies_digest)
+{
+	cleanup_free char *d = tmpdir();
+	struct image_store s;
+	struct ros_err e = {0};
+	is_int(image_store_open(&s, d, &e), 0);
+	char p[512], hex[65], want[65];
+	snprintf(p, sizeof(p), "%s/in", d);
+	fs_write_atomic(p, "hello", 5, 0644, &e);
+	sha256_hex("hello", 5, want);
+	int fd = open(p, O_RDONLY);
+	is_int(image_blob_put_fd(&s, fd, want, hex, &e), 0);
+	close(fd);
+	is_str(hex, want);
+	snprintf(p, sizeof(p), "%s/blobs/sha256/%s", d, want);
+	ok(file_is(p, "hello"), "blob stored under its digest");
+	snprintf(p, sizeof(p), "%s/in", d);
+	fd = open(p, O_RDONLY);
+	is_int(image_blob_put_fd(&s, fd, "sha256:0000000000000000000000000000000000000000000000000000000000000000", hex,
+	                         &e),
+	       -EBADMSG);
+	close(fd);
+	ok(strstr(e.msg, "digest mismatch"), "mismatch message: %s", e.msg);
+	image_store_close(&s);
+	rmtree(d);
+}
+
+/* Writes a file named by the content's digest-free name into dir. */
+static void put(const char *dir, const char *name, const void *buf, size_t len)
+{
+	char p[1024];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	char *slash = strrchr(p, '/');
+	*slash = '\0';
+	struct ros_err e;
+	fs_mkdir_p(p, 0755, &e);
+	*slash = '/';
+	fs_write_atomic(p, buf, len, 0644, &e);
+}
+
+static int load_dir(struct image_store *s, const char *dir, json_t **loaded, struct ros_err *e)
+{
+	char cmd[1200], tarp[600];
+	snprintf(tarp, sizeof(tarp), "%s.tar", dir);
+	snprintf(cmd, sizeof(cmd), "tar -C %s -cf %s .", dir, tarp);
+	if (system(cmd) != 0)
+		return -EIO;
+	cleanup_close int fd = open(tarp, O_RDONLY);
+	int r = image_load_fd(s, fd, loaded, e);
+	unlink(tarp);
+	return r;
+}
+
+static const char *CONFIG = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"sh\"],"
+                            "\"Env\":[\"PATH=/bin\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}";
+
+TEST(load_docker_archive_tag_remove)
+{
+	cleanup_free char *d = tmpdir();
+	char store[600], arc[600];
+	snprintf(store, sizeof(store), "%s/store", d);
+	snprintf(arc, sizeof(arc), "%s/arc", d);
+	static char l1[1 << 16], l2[1 << 16];
+	const char *t1[] = {"d|bin", "f|bin/sh|base", "f|etc/motd|one", NULL};
+	const char *t2[] = {"f|etc/motd|two", "f|etc/.wh.nothing|", NULL};
+	size_t n1 = make_tar(t1, false, l1, sizeof(l1));
+	size_t n2 = make_tar(t2, true, l2, sizeof(l2));
+	put(arc, "l1/layer.tar", l1, n1);
+	put(arc, "l2/layer.tar", l2, n2);
+	put(arc, "cfg.json", CONFIG, strlen(CONFIG));
+	const char *manifest = "[{\"Config\":\"cfg.json\",\"RepoTags\":[\"busybox:latest\"],"
+	                       "\"Layers\":[\"l1/layer.tar\",\"l2/layer.tar\"]}]";
+	put(arc, "manifest.json", manifest, strlen(manifest));
+
+	struct image_store s;
+	struct ros_err e = {0};
+	is_int(image_store_open(&s, store, &e), 0);
+	json_t *loaded = NULL;
+	int r = load_dir(&s, arc, &loaded, &e);
+	is_int(r, 0);
+	if (r < 0) {
+		printf("# %s\n", e.msg);
+		image_store_close(&s);
+		rmtree(d);
+		return;
+	}
+	char cfghex[65];
+	sha256_hex(CONFIG, strlen(CONFIG), cfghex);
+	char id[80];
+	snprintf(id, sizeof(id), "sha256:%s", cfghex);
+	is_str(json_string_value(json_object_get(json_array_get(loaded, 0), "id")), id);
+	json_decref(loaded);
+	const char *got;
+	is_int(image_resolve(&s, "busybox", &got, &e), 0);
+	is_str(got, id);
+	is_int(image_resolve(&s, "docker.io/library/busybox:latest", &got, &e), 0);
+	is_int(image_resolve(&s, cfghex, &got, &e), 0);
+	char prefix[13];
+	snprintf(prefix, sizeof(prefix), "%.12s", cfghex);
+	is_int(image_resolve(&s, prefix, &got, &e), 0);
+	is_int(image_resolve(&s, "nosuch", &got, &e), -ENOENT);
+	ok(strstr(e.msg, "No such image: nosuch"), "docker-style message: %s", e.msg);
+	json_t *img = image_get(&s, id);
+	is_str(json_string_value(json_array_get(
+	               json_object_get(json_object_get(json_object_get(img, "config"), "config"), "Cmd"), 0)),
+	       "sh");
+
+	cleanup_free char *lower = NULL;
+	is_int(image_lowerdir(&s, id, &lower, &e), 0);
+	char l1hex[65], l2hex[65], want[1400];
+	sha256_hex(l1, n1, l1hex);
+	sha256_hex(l2, n2, l2hex);
+	snprintf(want, sizeof(want), "%s/layers/%s:%s/layers/%s", store, l2hex, store, l1hex);
+	is_str(lower, want);
+	char p[1400];
+	snprintf(p, sizeof(p), "%s/layers/%s/etc/motd", store, l2hex);
+	ok(file_is(p, "two"), "top layer unpacked");
+
+	/* The index survives a reopen. */
+	image_store_close(&s);
+	is_int(image_store_open(&s, store, &e), 0);
+	is_int(image_tag(&s, "busybox", "mine/bb:v1", &e), 0);
+	is_int(image_resolve(&s, "mine/bb:v1", &got, &e), 0);
+	is_int(image_tag(&s, "busybox", "Bad:Ref", &e), -EINVAL);
+	json_t *tags = image_tags(&s, id);
+	is_int(json_array_size(tags), 2);
+	json_decref(tags);
+
+	json_t *deleted = NULL;
+	is_int(image_remove(&s, id, false, &deleted, &e), -EBUSY);
+	is_int(image_remove(&s, "mine/bb:v1", false, &deleted, &e), 0);
+	is_str(json_string_value(json_object_get(json_array_get(deleted, 0), "Untagged")), "mine/bb:v1");
+	json_decref(deleted);
+	ok(image_get(&s, id) != NULL, "untag keeps the image");
+	is_int(image_remove(&s, "busybox", false, &deleted, &e), 0);
+	json_decref(deleted);
+	ok(image_get(&s, id) == NULL, "last tag removes the image");
+	snprintf(p, sizeof(p), "%s/layers/%s", store, l1hex);
+	ok(access(p, F_OK) < 0, "unused layer removed");
+	image_store_close(&s);
+	rmtree(d);
+}
+
+TEST(load_oci_layout)
+{
+	cleanup_free char *d = tmpdir();
+	char store[600], arc[600];
+	snprintf(store, sizeof(store), "%s/store", d);
+	snprintf(arc, sizeof(arc), "%s/arc", d);
+	static char l1[1 << 16];
+	const char *t1[] = {"f|hello|oci", NULL};
+	size_t n1 = make_tar(t1, true, l1, sizeof(l1));
+	char lhex[65], chex[65], mhex[65], name[200];
+	sha256_hex(l1, n1, lhex);
+	sha256_hex(CONFIG, strlen(CONFIG), chex);
+	snprintf(name, sizeof(name), "blobs/sha256/%s", lhex);
+	put(arc, name, l1, n1);
+	snprintf(name, sizeof(name), "blobs/sha256/%s", chex);
+	put(arc, name, CONFIG, strlen(CONFIG));
+	char man[1024];
+	snprintf(man, sizeof(man),
+	         "{\"schemaVersion\":2,\"config\":{\"digest\":\"sha256:%s\"},\"layers\":[{\"digest\":\"sha256:%s\"}]}",
+	         chex, lhex);
+	sha256_hex(man, strlen(man), mhex);
+	snprintf(name, sizeof(name), "blobs/sha256/%s", mhex);
+	put(arc, name, man, strlen(man));
+	char idx[1024];
+	snprintf(idx, sizeof(idx),
+	         "{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"sha256:%s\",\"annotations\":"
+	         "{\"io.containerd.image.name\":\"docker.io/library/oci:1\"}}]}",
+	         mhex);
+	put(arc, "index.json", idx, strlen(idx));
+	put(arc, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", 30);
+	struct image_store s;
+	struct ros_err e = {0};
+	is_int(image_store_open(&s, store, &e), 0);
+	int r = load_dir(&s, arc, NULL, &e);
+	ok(r == 0, "OCI load: %s", e.msg);
+	const char *got;
+	is_int(image_resolve(&s, "oci:1", &got, &e), 0);
+	char p[1400];
+	snprintf(p, sizeof(p), "%s/layers/%s/hello", store, lhex);
+	ok(file_is(p, "oci"), "layer unpacked");
+
+	/* A layer whose bytes do not match the manifest digest is refused. */
+	snprintf(name, sizeof(name), "blobs/sha256/%s", lhex);
+	put(arc, name, "corrupt", 7);
+	image_store_close(&s);
+	snprintf(store, sizeof(store), "%s/store2", d);
+	is_int(image_store_open(&s, store, &e), 0);
+	is_int(load_dir(&s, arc, NULL, &e), -EBADMSG);
+	ok(strstr(e.msg, "digest mismatch"), "names the mismatch: %s", e.msg);
+	image_store_close(&s);
+	rmtree(d);
+}
+
+TEST(load_refuses_bad_archives)
+{
+	cleanup_free char *d = tmpdir();
+	char store[600], arc[600];
+	snprintf(store, sizeof(store), "%s/store", d);
+	snprintf(arc, sizeof(arc), "%s/arc", d);
+	put(arc, "manifest.json", "{\"not\":\"array\"}", 15);
+	struct image_store s;
+	struct ros_err e = {0};
+	is_int(image_store_open(&s, store, &e), 0);
+	is_int(load_dir(&s, arc, NULL, &e), -EINVAL);
+	ok(strstr(e.msg, "manifest.json"), "names manifest.json: %s", e.msg);
+	put(arc, "manifest.json", "[{\"Config\":\"../../etc/passwd\",\"Layers\":[]}]", 44);
+	ok(load_dir(&s, arc, NULL, &e) < 0, "config outside the archive refused: %s", e.msg);
+	image_store_close(&s);
+	rmtree(d);
+}
