@@ -72,3 +72,11 @@ json_t *image_tags(struct image_store *s, const char *id);
 
 /* The overlay "lowerdir=" value for an image: topmost layer first. */
 int image_lowerdir(struct image_store *s, const char *id, char **out, struct ros_err *e);
+
+/* Assembles a container root: DIR/upper, DIR/work and an overlay mounted on
+ * DIR/rootfs with the image's layers as lowerdir.  *rootfs_out (optional,
+ * heap) gets DIR/rootfs.  Fails with E2BIG when the mount options exceed a
+ * page, EINVAL when a path holds ':' or ',' (overlay cannot quote them). */
+int image_rootfs_mount(struct image_store *s, const char *id, const char *dir, char **rootfs_out, struct ros_err *e);
+/* Unmounts DIR/rootfs (lazily); the upper layer stays for the caller. */
+int image_rootfs_umount(const char *dir, struct ros_err *e);

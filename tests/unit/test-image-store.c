@@ -478,3 +478,67 @@ TEST(load_refuses_bad_archives)
 	image_store_close(&s);
 	rmtree(d);
 }
+
+TEST(rootfs_overlay_whiteouts_and_upper)
+{
+	if (geteuid() != 0) {
+		tap_skip("mounting overlayfs needs root");
+		return;
+	}
+	cleanup_free char *d = tmpdir();
+	char store[600], arc[600], ctr[600];
+	snprintf(store, sizeof(store), "%s/store", d);
+	snprintf(arc, sizeof(arc), "%s/arc", d);
+	snprintf(ctr, sizeof(ctr), "%s/ctr", d);
+	static char l1[1 << 16], l2[1 << 16];
+	const char *t1[] = {"f|keep|base", "f|gone|base", "d|dir", "f|dir/old|base", NULL};
+	const char *t2[] = {"f|.wh.gone|", "f|dir/.wh..wh..opq|", "f|dir/new|top", NULL};
+	size_t n1 = make_tar(t1, false, l1, sizeof(l1));
+	size_t n2 = make_tar(t2, false, l2, sizeof(l2));
+	put(arc, "a/layer.tar", l1, n1);
+	put(arc, "b/layer.tar", l2, n2);
+	put(arc, "cfg.json", CONFIG, strlen(CONFIG));
+	const char *manifest =
+	        "[{\"Config\":\"cfg.json\",\"RepoTags\":[\"ov:1\"],\"Layers\":[\"a/layer.tar\",\"b/layer.tar\"]}]";
+	put(arc, "manifest.json", manifest, strlen(manifest));
+	struct image_store s;
+	struct ros_err e = {0};
+	is_int(image_store_open(&s, store, &e), 0);
+	int r = load_dir(&s, arc, NULL, &e);
+	if (r < 0) {
+		/* whiteouts need mknod and trusted xattrs on this file system */
+		tap_skip(e.msg);
+		image_store_close(&s);
+		rmtree(d);
+		return;
+	}
+	const char *id;
+	is_int(image_resolve(&s, "ov:1", &id, &e), 0);
+	cleanup_free char *rootfs = NULL;
+	r = image_rootfs_mount(&s, id, ctr, &rootfs, &e);
+	if (r == -EINVAL || r == -ENODEV || r == -EPERM) {
+		tap_skip("overlayfs mount not possible here");
+		image_store_close(&s);
+		rmtree(d);
+		return;
+	}
+	is_int(r, 0);
+	char p[1400];
+	snprintf(p, sizeof(p), "%s/keep", rootfs);
+	ok(file_is(p, "base"), "lower file visible");
+	snprintf(p, sizeof(p), "%s/gone", rootfs);
+	ok(access(p, F_OK) < 0, "whiteout hides the lower file");
+	snprintf(p, sizeof(p), "%s/dir/old", rootfs);
+	ok(access(p, F_OK) < 0, "opaque dir hides lower contents");
+	snprintf(p, sizeof(p), "%s/dir/new", rootfs);
+	ok(file_is(p, "top"), "top layer file visible");
+	snprintf(p, sizeof(p), "%s/keep", rootfs);
+	fs_write_atomic(p, "changed", 7, 0644, &e);
+	char l1hex[65];
+	sha256_hex(l1, n1, l1hex);
+	snprintf(p, sizeof(p), "%s/layers/%s/keep", store, l1hex);
+	ok(file_is(p, "base"), "writes go to the upper dir, not the layer");
+	is_int(image_rootfs_umount(ctr, &e), 0);
+	image_store_close(&s);
+	rmtree(d);
+}
