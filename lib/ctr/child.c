@@ -218,6 +218,16 @@ static void mount_cgroup_v1(struct child_args *a, int rootfd, const struct spec_
 		      "mode=755");
 }
 
+static void reopen_target(struct child_args *a, int rootfd, const struct spec_mount *m, int *t)
+{
+	close(*t);
+	*t = mkpath_in_root(rootfd, m->destination, m->bind && !source_is_dir(m->source));
+	if (*t < 0) {
+		errno = -*t;
+		die(a, "mount %s: reopen target %s inside the rootfs", m->source, m->destination);
+	}
+}
+
 static void do_mount(struct child_args *a, int rootfd, const struct spec_mount *m)
 {
 	char fp[64];
@@ -235,6 +245,9 @@ static void do_mount(struct child_args *a, int rootfd, const struct spec_mount *
 	if (m->bind) {
 		if (mount(m->source, target, NULL, MS_BIND | (m->recursive ? MS_REC : 0), NULL) < 0)
 			die(a, "bind mount %s on %s", m->source, m->destination);
+		/* the fd names the directory under the new mount: reopen to reach the mount */
+		reopen_target(a, rootfd, m, &t);
+		target = fdpath(t, fp, sizeof(fp));
 		unsigned long extra = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
 		if (extra) {
 			/* keep flags the kernel locked on the source mount */
@@ -264,6 +277,10 @@ static void do_mount(struct child_args *a, int rootfd, const struct spec_mount *
 				die(a, "mount %s (%s) on %s", *m->source ? m->source : type, type, m->destination);
 			}
 		}
+	}
+	if (m->propagation) {
+		reopen_target(a, rootfd, m, &t);
+		target = fdpath(t, fp, sizeof(fp));
 	}
 	if (m->propagation && mount(NULL, target, NULL, m->propagation, NULL) < 0)
 		die(a, "set propagation of %s", m->destination);
