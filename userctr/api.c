@@ -283,6 +283,10 @@ static enum MHD_Result h_image_tag(struct userctr *u, struct MHD_Connection *c, 
 	int r = image_tag(&u->images, name, ref, &e);
 	if (r < 0)
 		return send_ros_err(c, r, &e);
+	const char *id = NULL;
+	char norm[600];
+	if (image_resolve(&u->images, ref, &id, NULL) >= 0 && image_ref_normalise(ref, norm, sizeof(norm), NULL) >= 0)
+		events_emit(u, "image", "tag", id, norm);
 	return send_buf(c, MHD_HTTP_CREATED, NULL, "", 0);
 }
 
@@ -293,6 +297,17 @@ static enum MHD_Result h_image_delete(struct userctr *u, struct MHD_Connection *
 	int r = image_remove(&u->images, name, arg_true(c, "force"), &deleted, &e);
 	if (r < 0)
 		return send_ros_err(c, r, &e);
+	size_t i;
+	json_t *d;
+	json_array_foreach(deleted, i, d)
+	{
+		const char *untag = json_string_value(json_object_get(d, "Untagged"));
+		const char *del = json_string_value(json_object_get(d, "Deleted"));
+		if (untag)
+			events_emit(u, "image", "untag", untag, untag);
+		else if (del)
+			events_emit(u, "image", "delete", del, NULL);
+	}
 	return send_json(c, MHD_HTTP_OK, deleted);
 }
 
@@ -315,6 +330,8 @@ static enum MHD_Result h_images_load(struct userctr *u, struct MHD_Connection *c
 	json_array_foreach(loaded, i, img)
 	{
 		json_t *tags = json_object_get(img, "tags");
+		events_emit(u, "image", "load", json_string_value(json_object_get(img, "id")),
+		            json_string_value(json_array_get(tags, 0)));
 		char line[1024];
 		size_t j;
 		json_t *t;
@@ -379,6 +396,8 @@ static enum MHD_Result route(struct userctr *u, struct MHD_Connection *c, const 
 		return h_version(c);
 	if (strcmp(path, "/info") == 0 && get)
 		return h_info(u, c);
+	if (strcmp(path, "/events") == 0 && get)
+		return events_stream(u, c);
 	if (strcmp(path, "/system/df") == 0 && get)
 		return h_system_df(u, c);
 	if (strcmp(path, "/images/json") == 0 && get)

@@ -140,6 +140,8 @@ int main(int argc, char **argv)
 		}
 		MHD_run(u.mhd);
 	}
+	/* MHD cannot stop with suspended connections: wake the /events streams. */
+	events_close_all(&u);
 	MHD_stop_daemon(u.mhd);
 	unlink(host + 7);
 	image_store_close(&u.images);

@@ -206,3 +206,35 @@ busybox_layer() {
 	[ "$output" = "400" ]
 	grep -q '"message":"image archive' "$TMP/body"
 }
+
+@test "docker events streams image tag and untag events" {
+	layer=$(busybox_layer)
+	make_archive "$TMP/bb.tar" busybox:latest "$layer" >/dev/null
+	docker load -i "$TMP/bb.tar"
+	docker events --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}' >"$TMP/events" 2>&1 &
+	EV=$!
+	# The stream is open once the daemon has a subscriber; tag until the event shows.
+	for i in $(seq 50); do
+		docker tag busybox "ev/t:$i"
+		grep -q "image tag ev/t:" "$TMP/events" && break
+		sleep 0.1
+	done
+	docker rmi ev/t:1
+	for _ in $(seq 50); do
+		grep -q "image untag ev/t:1" "$TMP/events" && break
+		sleep 0.1
+	done
+	kill "$EV"
+	wait "$EV" || true
+	grep -q "image tag ev/t:" "$TMP/events"
+	grep -q "image untag ev/t:1" "$TMP/events"
+	# The daemon still answers, and stops cleanly with a stream open.
+	docker events >/dev/null 2>&1 &
+	EV=$!
+	docker version >/dev/null
+	kill "$PID"
+	wait "$PID"
+	PID=
+	kill "$EV" 2>/dev/null || true
+	wait "$EV" || true
+}
