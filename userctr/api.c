@@ -311,6 +311,15 @@ static enum MHD_Result h_image_delete(struct userctr *u, struct MHD_Connection *
 	return send_json(c, MHD_HTTP_OK, deleted);
 }
 
+/* {"stream": line} as compact JSON text (heap). */
+static char *stream_line(const char *line)
+{
+	json_t *j = json_pack("{s:s}", "stream", line);
+	char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	return txt;
+}
+
 static enum MHD_Result h_images_load(struct userctr *u, struct MHD_Connection *c, struct request *rq)
 {
 	if (rq->upload_errno)
@@ -338,13 +347,13 @@ static enum MHD_Result h_images_load(struct userctr *u, struct MHD_Connection *c
 		json_array_foreach(tags, j, t)
 		{
 			snprintf(line, sizeof(line), "Loaded image: %s\n", json_string_value(t));
-			cleanup_free char *m = json_dumps(json_pack("{s:s}", "stream", line), JSON_COMPACT);
+			cleanup_free char *m = stream_line(line);
 			len += (size_t)snprintf(out + len, cap > len ? cap - len : 0, "%s\n", m ? m : "{}");
 		}
 		if (json_array_size(tags) == 0) {
 			snprintf(line, sizeof(line), "Loaded image ID: %s\n",
 			         json_string_value(json_object_get(img, "id")));
-			cleanup_free char *m = json_dumps(json_pack("{s:s}", "stream", line), JSON_COMPACT);
+			cleanup_free char *m = stream_line(line);
 			len += (size_t)snprintf(out + len, cap > len ? cap - len : 0, "%s\n", m ? m : "{}");
 		}
 	}

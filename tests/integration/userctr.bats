@@ -17,11 +17,18 @@ setup() {
 }
 
 teardown() {
+	local rc=0
 	if [ -n "${PID:-}" ]; then
 		kill "$PID" 2>/dev/null || true
-		wait "$PID" 2>/dev/null || true
+		wait "$PID" 2>/dev/null || rc=$?
+	fi
+	# SIGTERM is a clean stop: a non-zero exit is a crash or (under ASan) a leak.
+	if [ "$rc" -ne 0 ]; then
+		echo "userctr exited $rc:" >&2
+		cat "$TMP/userctr.log" >&2
 	fi
 	[ -n "${TMP:-}" ] && rm -rf "$TMP"
+	[ "$rc" -eq 0 ]
 }
 
 # make_archive OUT TAG LAYER_TAR...: a `docker save` archive.
