@@ -50,3 +50,11 @@ RUNOPTS=(--ulimit nofile=1024:1024 --ulimit nproc=1000:1000)
 	run pod ps -a -q --no-trunc
 	[[ "$output" != *"$id"* ]]
 }
+
+@test "podman run -it gets a terminal from roci (console socket)" {
+	command -v script >/dev/null || skip "script (util-linux) is not installed"
+	run script -qec "podman --cgroup-manager=cgroupfs --runtime $ROCI run --rm -it ${RUNOPTS[*]} $IMAGE sh -c 'tty; echo tty-ok'" /dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == */dev/pts/* ]]
+	[[ "$output" == *tty-ok* ]]
+}
