@@ -75,6 +75,10 @@ busybox_layer() {
 	[[ "$output" == *"API version:       1.44 (downgraded from"* ]] || [[ "$output" == *"1.44"* ]]
 }
 
+@test "the API socket is mode 0660" {
+	[ "$(stat -c %a "$SOCK")" = "660" ]
+}
+
 @test "docker info shows the root dir and image count" {
 	run docker info --format '{{.DockerRootDir}} {{.Images}} {{.OSType}}'
 	[ "$status" -eq 0 ]
