@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +257,120 @@ static int cmd_pause(int argc, char **argv, bool pause)
 	return ctr_pause(state_root, argv[optind], pause, &e) < 0 ? fail(&e) : 0;
 }
 
+static int cmd_exec(int argc, char **argv)
+{
+	static const struct option opts[] = {{"env", required_argument, NULL, 'e'},
+	                                     {"cwd", required_argument, NULL, 'w'},
+	                                     {"user", required_argument, NULL, 'u'},
+	                                     {"detach", no_argument, NULL, 'd'},
+	                                     {"pid-file", required_argument, NULL, 'p'},
+	                                     {"process", required_argument, NULL, 'P'},
+	                                     {"tty", no_argument, NULL, 't'},
+	                                     {0}};
+	struct ctr_exec_opts o = {.state_root = state_root, .stdio = {-1, -1, -1}};
+	char *envs[65] = {0};
+	size_t ne = 0;
+	const char *process = NULL;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "+e:w:u:dp:P:t", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'e':
+			if (ne < 64)
+				envs[ne++] = optarg;
+			break;
+		case 'w':
+			o.cwd = optarg;
+			break;
+		case 'u': {
+			unsigned u, g = 0;
+			int k = sscanf(optarg, "%u:%u", &u, &g);
+			if (k < 1) {
+				log_error("exec: --user wants UID[:GID], not \"%s\"", optarg);
+				return 2;
+			}
+			o.has_user = true;
+			o.uid = u;
+			o.gid = g;
+			break;
+		}
+		case 'd':
+			o.detach = true;
+			break;
+		case 'p':
+			o.pid_file = optarg;
+			break;
+		case 'P':
+			process = optarg;
+			break;
+		case 't':
+			log_error("exec: --tty is not supported yet");
+			return 1;
+		default:
+			return 2;
+		}
+	}
+	if (need_args(argc, 1,
+	              "exec [--env K=V] [--cwd DIR] [--user UID[:GID]] [-d] [--pid-file F] [--process FILE] ID "
+	              "[CMD...]") < 0)
+		return 2;
+	o.id = argv[optind];
+	o.env = envs;
+	o.args = argv + optind + 1;
+	json_t *pj = NULL;
+	char **pargs = NULL;
+	if (process) {
+		json_error_t je;
+		pj = json_load_file(process, 0, &je);
+		if (!pj) {
+			log_error("exec: %s:%d:%d: %s", process, je.line, je.column, je.text);
+			return 1;
+		}
+		json_t *a = json_object_get(pj, "args");
+		if (!json_is_array(a) || json_array_size(a) == 0) {
+			log_error("exec: %s: .args must be a non-empty array of strings", process);
+			json_decref(pj);
+			return 1;
+		}
+		pargs = calloc(json_array_size(a) + 1, sizeof(char *));
+		for (size_t i = 0; pargs && i < json_array_size(a); i++) {
+			const char *v = json_string_value(json_array_get(a, i));
+			if (!v) {
+				log_error("exec: %s: .args[%zu] must be a string", process, i);
+				free(pargs);
+				json_decref(pj);
+				return 1;
+			}
+			pargs[i] = (char *)(uintptr_t)v;
+		}
+		o.args = pargs;
+		json_t *env = json_object_get(pj, "env");
+		for (size_t i = 0; json_is_array(env) && i < json_array_size(env) && ne < 64; i++)
+			if (json_is_string(json_array_get(env, i)))
+				envs[ne++] = (char *)(uintptr_t)json_string_value(json_array_get(env, i));
+		const char *cwd = json_string_value(json_object_get(pj, "cwd"));
+		if (cwd)
+			o.cwd = cwd;
+		json_t *user = json_object_get(pj, "user");
+		if (json_is_object(user)) {
+			o.has_user = true;
+			o.uid = (uid_t)json_integer_value(json_object_get(user, "uid"));
+			o.gid = (gid_t)json_integer_value(json_object_get(user, "gid"));
+		}
+	}
+	if (!o.args[0]) {
+		log_error("exec: no command given");
+		return 2;
+	}
+	struct ros_err e = {0};
+	int status = 0;
+	int r = ctr_exec(&o, &status, &e);
+	free(pargs);
+	json_decref(pj);
+	if (r < 0)
+		return fail(&e);
+	return o.detach ? 0 : status;
+}
+
 static int cmd_ps(int argc, char **argv)
 {
 	bool json = false;
@@ -410,6 +525,8 @@ int main(int argc, char **argv)
 		r = cmd_delete(argc, argv);
 	else if (!strcmp(cmd, "list"))
 		r = cmd_list(argc, argv);
+	else if (!strcmp(cmd, "exec"))
+		r = cmd_exec(argc, argv);
 	else if (!strcmp(cmd, "ps"))
 		r = cmd_ps(argc, argv);
 	else if (!strcmp(cmd, "pause"))

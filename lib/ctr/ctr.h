@@ -69,3 +69,22 @@ const char *ctr_status_name(enum ctr_status st);
 int ctr_pause(const char *state_root, const char *id, bool pause, struct ros_err *e);
 /* The pids in the container's cgroup. */
 int ctr_ps(const char *state_root, const char *id, pid_t **pids, size_t *n, struct ros_err *e);
+
+struct ctr_exec_opts {
+	const char *state_root; /* NULL: CTR_DEFAULT_STATE_ROOT */
+	const char *id;
+	char **args;     /* the command; PATH-searched with the container's env */
+	char **env;      /* optional KEY=VALUE added to (or replacing) process.env */
+	const char *cwd; /* optional; default process.cwd */
+	bool has_user;   /* uid/gid below instead of process.user */
+	uid_t uid;
+	gid_t gid;
+	int stdio[3];         /* -1 = inherit */
+	bool detach;          /* do not wait */
+	const char *pid_file; /* optional */
+	pid_t *pid_out;       /* optional: the process's pid (a child of the caller); not waited for */
+};
+/* Runs o->args in the running container's namespaces and cgroups with its
+ * process.user/capabilities/noNewPrivileges.  Waits unless detach or
+ * pid_out, then *exit_status is the exit code (128+signal when killed). */
+int ctr_exec(const struct ctr_exec_opts *o, int *exit_status, struct ros_err *e);
