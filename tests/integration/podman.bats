@@ -39,10 +39,13 @@ RUNOPTS=(--ulimit nofile=1024:1024 --ulimit nproc=1000:1000)
 	[ "$status" -eq 7 ]
 }
 
-@test "podman run -d, ps, stop and rm" {
+@test "podman run -d, ps, exec, stop and rm" {
 	id=$(pod run -d "${RUNOPTS[@]}" "$IMAGE" sleep 100)
 	run pod ps -q --no-trunc
 	[[ "$output" == *"$id"* ]]
+	run pod exec "$id" sh -c 'echo in-exec; exit 3'
+	[ "$status" -eq 3 ]
+	[ "$output" = in-exec ]
 	pod stop -t 1 "$id"
 	run pod inspect -f '{{.State.Status}}' "$id"
 	[ "$output" = exited ]
