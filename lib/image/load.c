@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* `docker load`: docker-archive (manifest.json) and OCI layout archives. */
 #define _GNU_SOURCE
+#include <archive.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,8 +48,10 @@ static int read_json(int dirfd, const char *path, json_t **out, struct ros_err *
 }
 
 /* Stores one layer blob and unpacks it into layers/<hex> (once). */
-static int add_layer(struct image_store *s, int dirfd, const char *path, const char *want, char hex[65],
-                     struct ros_err *e)
+static int layer_diff_id(const char *blob, char out[72], struct ros_err *e);
+
+static int add_layer(struct image_store *s, int dirfd, const char *path, const char *want, json_t *want_diff,
+                     size_t index, char hex[65], struct ros_err *e)
 {
 	cleanup_close int fd = open_beneath(dirfd, path, O_RDONLY);
 	if (fd < 0)
@@ -59,6 +63,19 @@ static int add_layer(struct image_store *s, int dirfd, const char *path, const c
 	snprintf(dir, sizeof(dir), "%s/layers/%s", s->root, hex);
 	if (access(dir, F_OK) == 0)
 		return 0;
+	if (want_diff) {
+		char blobp[4096], got[72];
+		snprintf(blobp, sizeof(blobp), "%s/blobs/sha256/%s", s->root, hex);
+		const char *wd = json_string_value(want_diff);
+		r = layer_diff_id(blobp, got, e);
+		if (r >= 0 && (!wd || strcmp(wd, got) != 0))
+			r = err_setx(e, EBADMSG, "content is %s, rootfs.diff_ids[%zu] says %s", got, index,
+			             wd ? wd : "(not a string)");
+		if (r < 0) {
+			unlink(blobp); /* no unpacked layer uses it */
+			return err_prefix(e, "layer %s", path);
+		}
+	}
 	snprintf(tmp, sizeof(tmp), "%s/tmp/layer-XXXXXX", s->root);
 	if (!mkdtemp(tmp))
 		return err_set(e, errno, "mkdtemp %s", tmp);
@@ -81,6 +98,44 @@ static int add_layer(struct image_store *s, int dirfd, const char *path, const c
 	return 0;
 }
 
+/* sha256 of the layer after decompression: its diff_id. */
+static int layer_diff_id(const char *blob, char out[72], struct ros_err *e)
+{
+	struct archive *a = archive_read_new();
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int r = 0;
+	if (!a || !ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+		r = err_set(e, ENOMEM, "diff_id");
+		goto out;
+	}
+	archive_read_support_filter_all(a);
+	archive_read_support_format_raw(a);
+	struct archive_entry *en;
+	if (archive_read_open_filename(a, blob, 65536) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &en) != ARCHIVE_OK) {
+		r = err_setx(e, EINVAL, "%s: %s", blob, archive_error_string(a));
+		goto out;
+	}
+	char buf[65536];
+	la_ssize_t n;
+	while ((n = archive_read_data(a, buf, sizeof(buf))) > 0)
+		EVP_DigestUpdate(ctx, buf, (size_t)n);
+	if (n < 0) {
+		r = err_setx(e, EINVAL, "%s: %s", blob, archive_error_string(a));
+		goto out;
+	}
+	unsigned char md[32];
+	EVP_DigestFinal_ex(ctx, md, NULL);
+	strcpy(out, "sha256:");
+	for (int i = 0; i < 32; i++)
+		sprintf(out + 7 + 2 * i, "%02x", md[i]);
+out:
+	EVP_MD_CTX_free(ctx);
+	if (a)
+		archive_read_free(a);
+	return r;
+}
+
 static int add_image(struct image_store *s, int dirfd, const char *config_path, const char *config_want,
                      char **layer_paths, char **layer_wants, json_t *repotags, json_t *loaded, struct ros_err *e)
 {
@@ -98,11 +153,22 @@ static int add_image(struct image_store *s, int dirfd, const char *config_path, 
 		return r;
 	if (!json_is_object(config))
 		return err_setx(e, EINVAL, "image config %s: not a JSON object", config_path);
+	json_t *diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
+	size_t nlayers = 0;
+	while (layer_paths[nlayers])
+		nlayers++;
+	/* An empty or missing list is tolerated (hand-made archives); a present
+	 * one must match the layers one for one. */
+	if (json_array_size(diff_ids) > 0 && json_array_size(diff_ids) != nlayers)
+		return err_setx(e, EINVAL, "image config %s: rootfs.diff_ids has %zu entries for %zu layers",
+		                config_path, json_array_size(diff_ids), nlayers);
 	json_t *layers = json_array();
 	json_int_t size = 0;
 	for (size_t i = 0; layer_paths[i]; i++) {
 		char hex[65];
-		if ((r = add_layer(s, dirfd, layer_paths[i], layer_wants ? layer_wants[i] : NULL, hex, e)) < 0) {
+		if ((r = add_layer(s, dirfd, layer_paths[i], layer_wants ? layer_wants[i] : NULL,
+		                   json_array_size(diff_ids) > 0 ? json_array_get(diff_ids, i) : NULL, i, hex, e)) <
+		    0) {
 			json_decref(layers);
 			return r;
 		}

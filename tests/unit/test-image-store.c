@@ -542,3 +542,46 @@ TEST(rootfs_overlay_whiteouts_and_upper)
 	image_store_close(&s);
 	rmtree(d);
 }
+
+TEST(load_checks_diff_ids)
+{
+	cleanup_free char *d = tmpdir();
+	char store[600], arc[600];
+	snprintf(store, sizeof(store), "%s/store", d);
+	snprintf(arc, sizeof(arc), "%s/arc", d);
+	static char plain[1 << 16], gz[1 << 16];
+	const char *t[] = {"f|x|diff", NULL};
+	size_t np = make_tar(t, false, plain, sizeof(plain));
+	size_t ng = make_tar(t, true, gz, sizeof(gz));
+	char diff[65];
+	sha256_hex(plain, np, diff);
+	put(arc, "l/layer.tar", gz, ng);
+	char cfg[512];
+	snprintf(cfg, sizeof(cfg), "{\"config\":{},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:%s\"]}}",
+	         diff);
+	put(arc, "cfg.json", cfg, strlen(cfg));
+	const char *manifest = "[{\"Config\":\"cfg.json\",\"RepoTags\":[\"d:1\"],\"Layers\":[\"l/layer.tar\"]}]";
+	put(arc, "manifest.json", manifest, strlen(manifest));
+	struct image_store s;
+	struct ros_err e = {0};
+	is_int(image_store_open(&s, store, &e), 0);
+	int r = load_dir(&s, arc, NULL, &e);
+	ok(r == 0, "gzip layer matches the uncompressed diff_id: %s", e.msg);
+	image_store_close(&s);
+
+	snprintf(store, sizeof(store), "%s/store2", d);
+	snprintf(cfg, sizeof(cfg), "{\"config\":{},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:%064d\"]}}",
+	         0);
+	put(arc, "cfg.json", cfg, strlen(cfg));
+	is_int(image_store_open(&s, store, &e), 0);
+	is_int(load_dir(&s, arc, NULL, &e), -EBADMSG);
+	ok(strstr(e.msg, "l/layer.tar") && strstr(e.msg, "diff_ids[0]"), "names layer and diff_id: %s", e.msg);
+	char p[700];
+	snprintf(p, sizeof(p), "%s/layers", store);
+	struct stat st;
+	ok(stat(p, &st) == 0 && st.st_nlink == 2, "no layer left behind");
+	const char *got;
+	is_int(image_resolve(&s, "d:1", &got, &e), -ENOENT);
+	image_store_close(&s);
+	rmtree(d);
+}
