@@ -252,8 +252,8 @@ static enum MHD_Result h_image_inspect(struct userctr *u, struct MHD_Connection 
 	json_t *layers = json_array();
 	json_t *diff = json_object_get(json_object_get(cfgdoc, "rootfs"), "diff_ids");
 	size_t i;
-	json_t *l;
-	json_array_foreach(diff, i, l) json_array_append(layers, l);
+	for (i = 0; i < json_array_size(diff); i++)
+		json_array_append(layers, json_array_get(diff, i));
 	cleanup_free char *lower = NULL;
 	(void)image_lowerdir(&u->images, id, &lower, &e);
 	const char *created = json_string_value(json_object_get(cfgdoc, "created"));
