@@ -22,7 +22,7 @@ inner() {
 	local rt=$1 n=$2 b=$3 st i t0 t1
 	mount --make-rprivate /
 	umount /sys/fs/cgroup/unified 2>/dev/null || true
-	st=$(mktemp -d)
+	st=$(mktemp -d -p /run) # tmpfs, the runtimes' default state place
 	for ((i = 0; i < n; i++)); do
 		t0=$(date +%s%N)
 		"$rt" --root "$st" run --bundle "$b" "b$$-$i" >/dev/null

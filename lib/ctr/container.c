@@ -101,7 +101,34 @@ static int write_json_atomic(const char *path, json_t *j, struct ros_err *e)
 	cleanup_free char *s = json_dumps(j, JSON_COMPACT);
 	if (!s)
 		return err_set(e, ENOMEM, "%s", path);
-	return fs_write_atomic(path, s, strlen(s), 0600, e);
+	/* Atomic (temp file + rename) but not fsynced: the state describes live
+	 * processes and means nothing after a reboot, so durability buys nothing
+	 * and an fsync costs milliseconds on a disk-backed state root. */
+	char tmp[4200];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_set(e, errno, "create %s", tmp);
+	size_t len = strlen(s), off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, s + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			int err = errno;
+			close(fd);
+			unlink(tmp);
+			return err_set(e, err, "write %s", tmp);
+		}
+		off += (size_t)w;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		int err = errno;
+		unlink(tmp);
+		return err_set(e, err, "rename %s to %s", tmp, path);
+	}
+	return 0;
 }
 
 /* Sends the pty master to the console socket (the runc protocol). */
