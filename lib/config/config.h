@@ -26,6 +26,10 @@ struct cfg_node {
 			char **keys;
 			struct cfg_node **vals;
 			size_t n, cap;
+			/* private: a hash index (slot = position + 1) once a map
+			 * is large, so lookups and loading stay linear */
+			unsigned *index;
+			size_t index_cap;
 		} map;
 		struct {
 			struct cfg_node **items;

@@ -59,6 +59,7 @@ void cfg_free(struct cfg_node *n)
 		}
 		free(n->map.keys);
 		free(n->map.vals);
+		free(n->map.index);
 		break;
 	case CFG_LIST:
 		for (size_t i = 0; i < n->list.n; i++)
@@ -130,26 +131,83 @@ fail:
 	return NULL;
 }
 
+/* Maps keep insertion order in keys/vals; past MAP_INDEX_MIN entries a
+ * hash index (open addressing, slot = position + 1) keeps lookups O(1),
+ * so a hostile file with one huge map cannot make loading quadratic. */
+#define MAP_INDEX_MIN 32
+
+static size_t key_hash(const char *k)
+{
+	size_t h = 1469598103934665603ull;
+	for (; *k; k++)
+		h = (h ^ (unsigned char)*k) * 1099511628211ull;
+	return h;
+}
+
+static void index_put(struct cfg_node *map, size_t pos)
+{
+	size_t mask = map->map.index_cap - 1;
+	size_t s = key_hash(map->map.keys[pos]) & mask;
+	while (map->map.index[s])
+		s = (s + 1) & mask;
+	map->map.index[s] = (unsigned)pos + 1;
+}
+
+/* (Re)builds the index for n entries; with too few entries drops it.  On
+ * ENOMEM the map simply stays unindexed (slower, still right). */
+static void index_rebuild(struct cfg_node *map, size_t n)
+{
+	free(map->map.index);
+	map->map.index = NULL;
+	map->map.index_cap = 0;
+	if (n < MAP_INDEX_MIN)
+		return;
+	size_t cap = 64;
+	while (cap < n * 2)
+		cap *= 2;
+	map->map.index = calloc(cap, sizeof(unsigned));
+	if (!map->map.index)
+		return;
+	map->map.index_cap = cap;
+	for (size_t i = 0; i < map->map.n; i++)
+		index_put(map, i);
+}
+
+static ssize_t map_find(const struct cfg_node *map, const char *key)
+{
+	if (map->map.index) {
+		size_t mask = map->map.index_cap - 1;
+		for (size_t s = key_hash(key) & mask; map->map.index[s]; s = (s + 1) & mask) {
+			size_t pos = map->map.index[s] - 1;
+			if (!strcmp(map->map.keys[pos], key))
+				return (ssize_t)pos;
+		}
+		return -1;
+	}
+	for (size_t i = 0; i < map->map.n; i++)
+		if (!strcmp(map->map.keys[i], key))
+			return (ssize_t)i;
+	return -1;
+}
+
 struct cfg_node *cfg_map_get(const struct cfg_node *map, const char *key)
 {
 	if (!map || map->type != CFG_MAP)
 		return NULL;
-	for (size_t i = 0; i < map->map.n; i++)
-		if (!strcmp(map->map.keys[i], key))
-			return map->map.vals[i];
-	return NULL;
+	ssize_t i = map_find(map, key);
+	return i < 0 ? NULL : map->map.vals[i];
 }
 
 int cfg_map_set(struct cfg_node *map, const char *key, struct cfg_node *v)
 {
 	if (map->type != CFG_MAP)
 		return -EINVAL;
-	for (size_t i = 0; i < map->map.n; i++)
-		if (!strcmp(map->map.keys[i], key)) {
-			cfg_free(map->map.vals[i]);
-			map->map.vals[i] = v;
-			return 0;
-		}
+	ssize_t i = map_find(map, key);
+	if (i >= 0) {
+		cfg_free(map->map.vals[i]);
+		map->map.vals[i] = v;
+		return 0;
+	}
 	if (map->map.n == map->map.cap) {
 		size_t cap = map->map.cap ? map->map.cap * 2 : 8;
 		char **k = realloc(map->map.keys, cap * sizeof(*k));
@@ -167,6 +225,10 @@ int cfg_map_set(struct cfg_node *map, const char *key, struct cfg_node *v)
 		return -ENOMEM;
 	map->map.keys[map->map.n] = kd;
 	map->map.vals[map->map.n++] = v;
+	if (map->map.index && map->map.n * 2 <= map->map.index_cap)
+		index_put(map, map->map.n - 1);
+	else if (map->map.n >= MAP_INDEX_MIN)
+		index_rebuild(map, map->map.n);
 	return 0;
 }
 
@@ -174,16 +236,18 @@ bool cfg_map_remove(struct cfg_node *map, const char *key)
 {
 	if (!map || map->type != CFG_MAP)
 		return false;
-	for (size_t i = 0; i < map->map.n; i++)
-		if (!strcmp(map->map.keys[i], key)) {
-			free(map->map.keys[i]);
-			cfg_free(map->map.vals[i]);
-			memmove(&map->map.keys[i], &map->map.keys[i + 1], (map->map.n - i - 1) * sizeof(char *));
-			memmove(&map->map.vals[i], &map->map.vals[i + 1], (map->map.n - i - 1) * sizeof(void *));
-			map->map.n--;
-			return true;
-		}
-	return false;
+	ssize_t found = map_find(map, key);
+	if (found < 0)
+		return false;
+	size_t i = (size_t)found;
+	free(map->map.keys[i]);
+	cfg_free(map->map.vals[i]);
+	memmove(&map->map.keys[i], &map->map.keys[i + 1], (map->map.n - i - 1) * sizeof(char *));
+	memmove(&map->map.vals[i], &map->map.vals[i + 1], (map->map.n - i - 1) * sizeof(void *));
+	map->map.n--;
+	if (map->map.index) /* positions moved */
+		index_rebuild(map, map->map.n);
+	return true;
 }
 
 int cfg_list_append(struct cfg_node *list, struct cfg_node *v)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../tap.h"
@@ -377,4 +378,41 @@ TEST(schema_defaults_validate_and_match_the_shipped_os_config)
 	}
 	cfg_free(shipped);
 	cfg_free(dflt);
+}
+
+TEST(a_huge_map_loads_in_linear_time_and_stays_consistent)
+{
+	/* 150,000 keys in one map (3.5 MiB): a quadratic duplicate check took
+	 * minutes here; with the index it takes well under a second */
+	size_t cap = 4u << 20, len = 0;
+	cleanup_free char *buf = malloc(cap);
+	len += (size_t)snprintf(buf, cap, "ros:\n  environment:\n");
+	for (int i = 0; i < 150000; i++)
+		len += (size_t)snprintf(buf + len, cap - len, "    K%d: v%d\n", i, i);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct cfg_node *n = NULL;
+	struct ros_err e = {0};
+	ok(cfg_parse_yaml(buf, len, "big.yml", &n, &e) == 0, "parsed: %s", e.msg);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ok(secs < 15, "parse took %.2f s", secs);
+	struct cfg_node *env = cfg_get(n, "ros.environment");
+	is_int((long long)cfg_map_size(env), 150000);
+	is_str(cfg_get_string(n, "ros.environment.K149999", NULL), "v149999");
+	ok(cfg_map_remove(env, "K0") && cfg_map_remove(env, "K77777"), "removed two");
+	ok(!cfg_map_get(env, "K0") && !cfg_map_get(env, "K77777"), "gone");
+	is_str(cfg_get_string(n, "ros.environment.K77778", NULL), "v77778");
+	is_str(cfg_map_key_at(env, 0), "K1");
+	ok(cfg_map_set(env, "K5", cfg_new_string("new")) == 0 && cfg_map_size(env) == 149998, "replace keeps size");
+	is_str(cfg_get_string(n, "ros.environment.K5", NULL), "new");
+	const char *dup = "a:\n  k0: 1\n  k1: 1\n  k2: 1\n  k3: 1\n  k4: 1\n  k5: 1\n  k6: 1\n  k7: 1\n  k8: 1\n"
+	                  "  k9: 1\n  k10: 1\n  k11: 1\n  k12: 1\n  k13: 1\n  k14: 1\n  k15: 1\n  k16: 1\n  k17: 1\n"
+	                  "  k18: 1\n  k19: 1\n  k20: 1\n  k21: 1\n  k22: 1\n  k23: 1\n  k24: 1\n  k25: 1\n  k26: 1\n"
+	                  "  k27: 1\n  k28: 1\n  k29: 1\n  k30: 1\n  k31: 1\n  k32: 1\n  k33: 1\n  k3: 2\n";
+	struct cfg_node *d = NULL;
+	ok(cfg_parse_yaml(dup, strlen(dup), "dup.yml", &d, &e) < 0, "a duplicate in an indexed map is still found");
+	ok(strstr(e.msg, "dup.yml:36:3: duplicate key 'k3'") != NULL, "%s", e.msg);
+	cfg_free(d);
+	cfg_free(n);
 }
