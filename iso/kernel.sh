@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Fetches a Debian kernel (resolved through its metapackage), unpacks it
+# without installing it, keeps only the modules ros needs and writes
+# modules.boot in dependency order.
+#   iso/kernel.sh OUTDIR [cloud|generic]
+# Output: OUTDIR/vmlinuz, OUTDIR/kver, OUTDIR/modroot/lib/modules/KVER/...,
+#         OUTDIR/modules.boot. The .deb is cached under build/cache/kernel.
+set -euo pipefail
+out=$1
+flavour=${2:-cloud}
+cache=$(realpath -m "${ROS_CACHE:-build/cache}")/kernel
+case $flavour in
+cloud) meta=linux-image-cloud-amd64 ;;
+generic) meta=linux-image-amd64 ;;
+*) echo "kernel.sh: unknown KERNEL=$flavour (cloud or generic)" >&2; exit 2 ;;
+esac
+pkg=$(apt-cache depends "$meta" | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+[ -n "$pkg" ] || { echo "kernel.sh: cannot resolve $meta (apt-get update?)" >&2; exit 1; }
+kver=${pkg#linux-image-}
+ver=$(apt-cache policy "$pkg" | awk '/Candidate:/{print $2}')
+mkdir -p "$cache"
+deb=$(ls "$cache/${pkg}_"*"${ver#*:}"*.deb 2>/dev/null | head -1 || true)
+if [ -z "$deb" ]; then
+	echo "  KERNEL  downloading $pkg $ver" >&2
+	(cd "$cache" && apt-get download -q "$pkg=$ver" >&2)
+	deb=$(ls "$cache/${pkg}_"*.deb | head -1)
+fi
+unpacked=$cache/$kver.unpacked
+if [ ! -f "$unpacked/.done" ]; then
+	rm -rf "$unpacked"
+	dpkg -x "$deb" "$unpacked"
+	depmod -b "$unpacked" "$kver"
+	touch "$unpacked/.done"
+fi
+# The modules ros needs; missing names (built in, or absent in this flavour)
+# are skipped.
+wanted=(
+	virtio_pci virtio_blk virtio_net virtio_scsi virtio_console virtio_mmio virtio_rng
+	sd_mod sr_mod cdrom isofs ata_piix ata_generic ahci
+	overlay squashfs loop veth bridge br_netfilter tun macvlan vxlan
+	nf_tables nft_nat nft_masq nft_chain_nat nft_compat nft_ct nft_reject_inet nft_fib_inet
+	ip_tables iptable_nat iptable_filter xt_MASQUERADE xt_conntrack xt_addrtype
+	ip6_tables ip6table_nat ip6table_filter
+	ext4 vfat nls_cp437 nls_iso8859_1 nls_utf8 e1000 e1000e
+)
+rm -rf "$out/modroot" && mkdir -p "$out/modroot/lib/modules/$kver"
+mdir=$unpacked/lib/modules/$kver
+: >"$out/modules.boot.tmp"
+for m in "${wanted[@]}"; do
+	modprobe -d "$unpacked" -S "$kver" --show-depends "$m" 2>/dev/null | awk '$1=="insmod"{print $2}' >>"$out/modules.boot.tmp" || true
+done
+awk '!seen[$0]++' "$out/modules.boot.tmp" | sed "s|^$unpacked/lib/modules/$kver/||; s|^/lib/modules/$kver/||" >"$out/modules.boot"
+rm -f "$out/modules.boot.tmp"
+while read -r rel; do
+	mkdir -p "$out/modroot/lib/modules/$kver/$(dirname "$rel")"
+	cp "$mdir/$rel" "$out/modroot/lib/modules/$kver/$rel"
+done <"$out/modules.boot"
+cp "$mdir"/modules.order "$mdir"/modules.builtin* "$out/modroot/lib/modules/$kver/"
+depmod -b "$out/modroot" "$kver"
+cp "$unpacked/boot/vmlinuz-$kver" "$out/vmlinuz"
+echo "$kver" >"$out/kver"
+echo "  KERNEL  $kver: $(wc -l <"$out/modules.boot") modules, vmlinuz $(du -h "$out/vmlinuz" | cut -f1)" >&2

@@ -1,0 +1,33 @@
+# Bootable OS pipeline (docs/iso.md): kernel, initramfs, root squashfs, ISO.
+KERNEL ?= cloud
+IMG := $(BUILD)/img
+KDIR := $(IMG)/kernel-$(KERNEL)
+ISO := $(BUILD)/ros.iso
+export ROS_CACHE := $(abspath build/cache)
+
+kernel: $(KDIR)/vmlinuz
+$(KDIR)/vmlinuz: iso/kernel.sh
+	$(Q)bash scripts/install-deps.sh image
+	$(Q)mkdir -p $(KDIR) && bash iso/kernel.sh $(KDIR) $(KERNEL)
+
+initramfs: $(IMG)/initrd-$(KERNEL).img
+$(IMG)/initrd-$(KERNEL).img: $(KDIR)/vmlinuz $(BUILD)/bin/init iso/mkinitramfs.sh
+	$(Q)bash iso/mkinitramfs.sh $(KDIR) $(BUILD)/bin/init $@
+
+ROOTFS_BINS := $(filter $(addprefix $(BUILD)/bin/,sysctr ros roci userctr ros-network),$(PROGS))
+rootfs: $(IMG)/root.squashfs
+$(IMG)/root.squashfs: rootfs/mkrootfs.sh $(ROOTFS_BINS) $(wildcard services/*.yml configs/os-config.yml) VERSION
+	$(Q)mkdir -p $(IMG) && bash rootfs/mkrootfs.sh $(BUILD)/bin . $@
+
+iso: $(ISO)
+$(ISO): $(KDIR)/vmlinuz $(IMG)/initrd-$(KERNEL).img $(IMG)/root.squashfs iso/mkiso.sh VERSION
+	$(Q)bash iso/mkiso.sh $(KDIR)/vmlinuz $(IMG)/initrd-$(KERNEL).img $(IMG)/root.squashfs VERSION $@
+
+vm-prereqs: iso
+
+RUN_MEM ?= 512
+run: iso
+	$(Q)bash scripts/install-deps.sh image
+	$(Q)bash iso/run.sh $(ISO) $(RUN_MEM) $(CLOUD_CONFIG)
+
+.PHONY: kernel initramfs rootfs images
