@@ -19,11 +19,14 @@ pkg=$(apt-cache depends "$meta" | awk '/Depends: linux-image-[0-9]/{print $2; ex
 kver=${pkg#linux-image-}
 ver=$(apt-cache policy "$pkg" | awk '/Candidate:/{print $2}')
 mkdir -p "$cache"
-deb=$(ls "$cache/${pkg}_"*"${ver#*:}"*.deb 2>/dev/null | head -1 || true)
+debs=("$cache/${pkg}_"*"${ver#*:}"*.deb)
+deb=${debs[0]}
+[ -f "$deb" ] || deb=
 if [ -z "$deb" ]; then
 	echo "  KERNEL  downloading $pkg $ver" >&2
 	(cd "$cache" && apt-get download -q "$pkg=$ver" >&2)
-	deb=$(ls "$cache/${pkg}_"*.deb | head -1)
+	debs=("$cache/${pkg}_"*.deb)
+	deb=${debs[0]}
 fi
 unpacked=$cache/$kver.unpacked
 if [ ! -f "$unpacked/.done" ]; then

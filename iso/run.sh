@@ -6,6 +6,7 @@ set -euo pipefail
 iso=$1 mem=${2:-512} cc=${3:-}
 accel=tcg
 if [ -w /dev/kvm ]; then accel=kvm; fi
+# shellcheck disable=SC2054 # commas are QEMU option syntax
 args=(-accel "$accel" -m "$mem" -nographic -no-reboot
 	-device virtio-scsi-pci,id=scsi0 -device scsi-cd,drive=cd0,bootindex=0
 	-drive "id=cd0,if=none,format=raw,media=cdrom,readonly=on,file=$iso"
