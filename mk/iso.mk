@@ -30,4 +30,4 @@ run: iso
 	$(Q)bash scripts/install-deps.sh image
 	$(Q)bash iso/run.sh $(ISO) $(RUN_MEM) $(CLOUD_CONFIG)
 
-.PHONY: kernel initramfs rootfs images
+.PHONY: kernel initramfs rootfs
