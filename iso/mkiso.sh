@@ -66,7 +66,8 @@ echo "  ISO     xorriso" >&2
 xorriso -as mkisofs -quiet -o "$out.tmp" -V ROS -J -R \
 	-isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin \
 	-c isolinux/boot.cat -b isolinux/isolinux.bin -no-emul-boot -boot-load-size 4 -boot-info-table \
-	-eltorito-alt-boot -e boot/efiboot.img -no-emul-boot -isohybrid-gpt-basdat "$tree"
+	-eltorito-alt-boot -e boot/efiboot.img -no-emul-boot -isohybrid-gpt-basdat "$tree" 2>"$work/xorriso.log" ||
+	{ cat "$work/xorriso.log" >&2; exit 1; }
 mv "$out.tmp" "$out"
 echo "  ISO     $out" >&2
 (cd "$tree" && du -h boot/vmlinuz boot/initrd.img boot/efiboot.img ros/root.squashfs) | sed 's/^/          /' >&2

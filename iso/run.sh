@@ -18,7 +18,8 @@ if [ -n "$cc" ]; then
 	mkdir "$dir/cidata"
 	cp "$cc" "$dir/cidata/user-data"
 	printf 'instance-id: ros-run\n' >"$dir/cidata/meta-data"
-	xorriso -as mkisofs -quiet -o "$dir/cidata.iso" -V cidata -J -R "$dir/cidata"
+	xorriso -as mkisofs -quiet -o "$dir/cidata.iso" -V cidata -J -R "$dir/cidata" 2>"$dir/xorriso.log" ||
+		{ cat "$dir/xorriso.log" >&2; exit 1; }
 	args+=(-drive "file=$dir/cidata.iso,if=virtio,format=raw,readonly=on")
 fi
 echo "run: booting $iso ($accel, ${mem} MB). Log in on this console, or: ssh -p 2222 ros@localhost" >&2
