@@ -1,0 +1,57 @@
+#!/usr/bin/env bats
+# The boot medium's layout (docs/boot.md), read without booting.
+
+load lib
+
+setup() {
+	VM_ISO=${VM_ISO:-$ROS_BUILD/ros.iso}
+	[ -f "$VM_ISO" ] || skip "no ISO at $VM_ISO (make vm-prereqs)"
+	D=$BATS_TEST_TMPDIR
+}
+
+extract() { xorriso -osirrox on -indev "$VM_ISO" -extract "$1" "$D/$2" >/dev/null 2>&1; }
+
+@test "the ISO is labelled ROS and carries kernel, initrd, root, VERSION, isolinux and the EFI image" {
+	run xorriso -indev "$VM_ISO" -pvd_info
+	[[ "$output" == *"Volume Id    : ROS"* ]]
+	for f in /boot/vmlinuz /boot/initrd.img /boot/efiboot.img /ros/root.squashfs /ros/VERSION /isolinux/isolinux.bin; do
+		run xorriso -indev "$VM_ISO" -find "$f"
+		[[ "$output" == *"'$f'"* ]] || { echo "missing $f" >&2; false; }
+	done
+}
+
+@test "the initrd has /init, dev/console and modules.boot in dependency order" {
+	extract /boot/initrd.img initrd.img
+	mkdir "$D/i"
+	(cd "$D/i" && zstd -dc ../initrd.img | cpio -idm --quiet 2>/dev/null)
+	[ -x "$D/i/init" ]
+	[ -x "$D/i/bin/busybox" ]
+	if [ "$(id -u)" -eq 0 ]; then [ -c "$D/i/dev/console" ]; fi
+	kver=$(ls "$D/i/lib/modules")
+	mb=$D/i/etc/ros/modules.boot
+	[ "$(wc -l <"$mb")" -gt 10 ]
+	for m in overlay squashfs loop veth bridge virtio_net isofs sr_mod; do
+		grep -q "/$m.ko$" "$mb" || { echo "modules.boot lacks $m" >&2; false; }
+	done
+	# every dependency (modules.dep) comes earlier in modules.boot
+	n=0
+	while read -r rel; do
+		n=$((n + 1))
+		[ -f "$D/i/lib/modules/$kver/$rel" ] || { echo "missing file $rel" >&2; false; }
+		deps=$(awk -v m="$rel:" '$1==m{$1="";print}' "$D/i/lib/modules/$kver/modules.dep")
+		for d in $deps; do
+			pos=$(grep -nxF "$d" "$mb" | cut -d: -f1)
+			[ -n "$pos" ] && [ "$pos" -lt "$n" ] || { echo "$rel needs $d earlier" >&2; false; }
+		done
+	done <"$mb"
+}
+
+@test "the root has busybox, the ros user (uid 1100, groups sudo and docker) and os-config.yml" {
+	extract /ros/root.squashfs root.sqfs
+	unsquashfs -q -d "$D/r" "$D/root.sqfs" etc usr/share/ros bin >/dev/null
+	[ -x "$D/r/bin/busybox" ]
+	grep -q '^ros:x:1100:1100:' "$D/r/etc/passwd"
+	grep -Eq '^sudo:x:[0-9]+:(.*,)?ros' "$D/r/etc/group"
+	grep -Eq '^docker:x:[0-9]+:(.*,)?ros' "$D/r/etc/group"
+	[ -f "$D/r/usr/share/ros/os-config.yml" ]
+}
