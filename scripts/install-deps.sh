@@ -35,5 +35,6 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+dpkg --configure -a || true
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
