@@ -121,25 +121,11 @@ static int config_get(int argc, char **argv)
 
 static struct cfg_node *parse_cli_value(const char *v)
 {
-	/* A value as YAML: "[a, b]", "true", "'quoted string'". */
-	size_t len = strlen(v) + 4;
-	cleanup_free char *doc = malloc(len);
-	if (!doc)
-		return NULL;
-	snprintf(doc, len, "v: %s", v);
-	struct cfg_node *m = NULL;
+	/* A value as YAML: "[a, b]", "true", "'quoted string'"; what is not a
+	 * one-line YAML value is taken as a plain string. */
 	struct ros_err e = {0};
-	if (strchr(v, '\n') || cfg_parse_yaml(doc, strlen(doc), "value", &m, &e) < 0) {
-		/* Not a one-line YAML value: take it as a plain string. */
-		cfg_free(m);
-		return cfg_new_string(v);
-	}
-	struct cfg_node *val = cfg_map_get(m, "v");
-	struct cfg_node *c = val ? cfg_copy(val) : cfg_new(CFG_NULL);
-	cfg_free(m);
-	if (c)
-		c->file = NULL;
-	return c;
+	struct cfg_node *n = strchr(v, '\n') ? NULL : cfg_parse_value(v, "value", &e);
+	return n ? n : cfg_new_string(v);
 }
 
 static int config_set(int argc, char **argv)

@@ -88,6 +88,10 @@ int cfg_as_bool(const struct cfg_node *n, const char *key, bool *out, struct ros
  * read "FILE:LINE:COL: what was expected". */
 int cfg_parse_yaml(const char *buf, size_t len, const char *filename, struct cfg_node **out, struct ros_err *e);
 int cfg_parse_file(const char *path, struct cfg_node **out, struct ros_err *e);
+/* Parses one value as YAML, as `ros config set` and `ros.KEY=VALUE` take it:
+ * a plain scalar by the core schema, "[a, b]", "{k: v}", "'quoted'". The
+ * node carries no file position; `origin` names it in errors. */
+struct cfg_node *cfg_parse_value(const char *v, const char *origin, struct ros_err *e);
 /* Emits YAML; strings that would read back as another type are quoted. */
 int cfg_emit_yaml(const struct cfg_node *n, FILE *f, struct ros_err *e);
 char *cfg_to_yaml_string(const struct cfg_node *n);

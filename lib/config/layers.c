@@ -20,7 +20,7 @@
 
 /* ---- kernel command line ---- */
 
-static struct cfg_node *parse_value(const char *v, struct ros_err *e)
+struct cfg_node *cfg_parse_value(const char *v, const char *origin, struct ros_err *e)
 {
 	if (!*v)
 		return cfg_new_string("");
@@ -33,11 +33,13 @@ static struct cfg_node *parse_value(const char *v, struct ros_err *e)
 		return NULL;
 	snprintf(doc, len, "v: %s", v);
 	struct cfg_node *m = NULL;
-	if (cfg_parse_yaml(doc, strlen(doc), "cmdline", &m, e) < 0)
+	if (cfg_parse_yaml(doc, strlen(doc), origin, &m, e) < 0)
 		return NULL;
 	struct cfg_node *val = cfg_map_get(m, "v");
 	struct cfg_node *c = val ? cfg_copy(val) : cfg_new(CFG_NULL);
 	cfg_free(m);
+	if (c)
+		c->file = NULL;
 	return c;
 }
 
@@ -90,7 +92,7 @@ int cfg_parse_cmdline(const char *cmdline, struct cfg_node **out, struct cfg_dia
 			snprintf(keybuf, sizeof(keybuf), "%.*s", (int)(eq - tok), tok);
 			if (key == tok)
 				key = keybuf;
-			v = parse_value(eq + 1, &ve);
+			v = cfg_parse_value(eq + 1, "cmdline", &ve);
 		} else {
 			v = cfg_new_bool(true);
 		}
