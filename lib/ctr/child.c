@@ -702,6 +702,10 @@ void child_main(struct child_args *a)
 		_exit(1);
 	}
 	free(state_json);
+	/* The process starts with a clean signal state, whatever its creator
+	 * blocked or ignored (sysctr blocks SIGTERM for its signalfd; an
+	 * inherited block would make `stop` wait for the SIGKILL). */
+	child_reset_signals();
 	char *const empty[] = {NULL};
 	execve(prog, s->args, s->env ? s->env : empty);
 	fprintf(stderr, "roci: exec %s: %s\n", prog, strerror(errno));

@@ -3,6 +3,7 @@
 /* The container's first process: sets itself up inside its namespaces,
  * reports to the runtime over the sync socket, waits for `start` on the
  * exec fifo, then execs the user program.  Never returns. */
+#include <signal.h>
 #include <stdbool.h>
 
 #include "spec.h"
@@ -36,3 +37,15 @@ int sync_send(int fd, int type, const char *text, int pass_fd);
 int sync_recv(int fd, struct sync_msg *m, int *passed_fd);
 
 __attribute__((noreturn)) void child_main(struct child_args *a);
+
+/* Default dispositions and an empty mask, as a new container process
+ * expects, whatever its creator blocked or ignored. */
+static inline void child_reset_signals(void)
+{
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}

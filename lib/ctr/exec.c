@@ -20,6 +20,7 @@
 
 #include "core/cleanup.h"
 #include "core/fs.h"
+#include "child.h"
 #include "ctr.h"
 #include "spec.h"
 
@@ -112,6 +113,7 @@ __attribute__((noreturn)) static void run_process(const struct ctr_exec_opts *o,
 	if (s->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fail(errfd, "set no_new_privs");
 	environ = env;
+	child_reset_signals();
 	execvp(o->args[0], o->args);
 	fail(errfd, "exec");
 }
