@@ -74,6 +74,7 @@ static size_t n_svcs;
 static int epfd, sigfd, lsock;
 static int start_seq;
 static long long log_max = 1 << 20, log_keep = 3;
+static struct restart_limits limits = RESTART_LIMITS_DEFAULT;
 static char tag_sig, tag_sock;
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -153,6 +154,14 @@ static void load_services(void)
 	cfg_diag_free(&d);
 	log_max = cfg_get_int(tree, "ros.log.max_size", log_max);
 	log_keep = cfg_get_int(tree, "ros.log.max_files", log_keep);
+	limits.backoff_min_ms = cfg_get_int(tree, "ros.restart.backoff_min_ms", RESTART_BACKOFF_MIN_MS);
+	limits.backoff_max_ms = cfg_get_int(tree, "ros.restart.backoff_max_ms", RESTART_BACKOFF_MAX_MS);
+	limits.crash_loop = (unsigned)cfg_get_int(tree, "ros.restart.crash_loop_limit", RESTART_CRASH_LOOP);
+	if (limits.backoff_min_ms < 1 || limits.backoff_max_ms < limits.backoff_min_ms || limits.crash_loop < 1) {
+		say("config: ros.restart: want 1 <= backoff_min_ms <= backoff_max_ms and crash_loop_limit >= 1; using "
+		    "the defaults");
+		limits = RESTART_LIMITS_DEFAULT;
+	}
 	struct cfg_node *all = cfg_new(CFG_MAP), *from_file = cfg_new(CFG_MAP);
 	glob_t g;
 	if (glob(SERVICES_DIR "/*.yml", 0, NULL, &g) == 0) {
@@ -511,7 +520,7 @@ static void on_exit_(struct svc *s)
 		return;
 	}
 	s->st = s->rs.stopped_by_user ? ST_STOPPED : ST_EXITED;
-	int64_t delay = restart_decide(&s->d.restart, &s->rs, status != 0, ran);
+	int64_t delay = restart_decide_lim(&s->d.restart, &s->rs, status != 0, ran, &limits);
 	if (delay >= 0)
 		s->restart_at = now_ms() + (delay ? delay : 1);
 	else if (s->rs.crash_loop)

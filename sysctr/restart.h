@@ -81,8 +81,16 @@ struct restart_state {
  * st->crash_loop set when that is why), else the delay in ms before the
  * restart.
  */
-static inline int64_t restart_decide(const struct restart_policy *p, struct restart_state *st, bool failed,
-                                     int64_t ran_ms)
+/* The numbers, settable per machine (ros.restart.* in docs/config.md). */
+struct restart_limits {
+	int64_t backoff_min_ms, backoff_max_ms;
+	unsigned crash_loop; /* consecutive quick exits that mean "crash loop" */
+};
+#define RESTART_LIMITS_DEFAULT                                                                                         \
+	((struct restart_limits){RESTART_BACKOFF_MIN_MS, RESTART_BACKOFF_MAX_MS, RESTART_CRASH_LOOP})
+
+static inline int64_t restart_decide_lim(const struct restart_policy *p, struct restart_state *st, bool failed,
+                                         int64_t ran_ms, const struct restart_limits *lim)
 {
 	if (st->stopped_by_user || st->crash_loop)
 		return -1;
@@ -103,15 +111,22 @@ static inline int64_t restart_decide(const struct restart_policy *p, struct rest
 		st->quick_fails = 0;
 	else
 		st->quick_fails++;
-	if (st->quick_fails >= RESTART_CRASH_LOOP) {
+	if (st->quick_fails >= lim->crash_loop) {
 		st->crash_loop = true;
 		return -1;
 	}
 	st->restarts++;
-	int64_t delay = RESTART_BACKOFF_MIN_MS;
-	for (unsigned i = 1; i < st->quick_fails && delay < RESTART_BACKOFF_MAX_MS; i++)
+	int64_t delay = lim->backoff_min_ms;
+	for (unsigned i = 1; i < st->quick_fails && delay < lim->backoff_max_ms; i++)
 		delay *= 2;
 	if (st->quick_fails == 0)
-		delay = RESTART_BACKOFF_MIN_MS;
-	return delay > RESTART_BACKOFF_MAX_MS ? RESTART_BACKOFF_MAX_MS : delay;
+		delay = lim->backoff_min_ms;
+	return delay > lim->backoff_max_ms ? lim->backoff_max_ms : delay;
+}
+
+static inline int64_t restart_decide(const struct restart_policy *p, struct restart_state *st, bool failed,
+                                     int64_t ran_ms)
+{
+	const struct restart_limits lim = RESTART_LIMITS_DEFAULT;
+	return restart_decide_lim(p, st, failed, ran_ms, &lim);
 }

@@ -96,6 +96,20 @@ $(sh_svc clean 'exit 0' '  restart: on-failure')"
 	grep -E 'service flappy: restart 3' "$CONSOLE"
 }
 
+@test "crash-loop limit: a service that keeps exiting quickly is given up and shown as crash-loop until started again" {
+	mkdir -p "$ROOT/usr/share/ros"
+	printf 'ros:\n  restart: {backoff_min_ms: 20, backoff_max_ms: 80, crash_loop_limit: 4}\n' >"$ROOT/usr/share/ros/os-config.yml"
+	services base.yml "$(sh_svc crashy 'echo run; exit 1' '  restart: always')"
+	init_start "$BASE"
+	wait_until state_is crashy crash-loop
+	grep -E 'service crashy: crash loop: 4 quick exits, left stopped' "$CONSOLE"
+	sleep 0.5
+	[ "$(grep -c run "$(in_sys /var/log/ros/crashy.log)")" = 4 ] # 1 run + 3 restarts, then no more
+	rs service ps | grep -E '^crashy +crash-loop +- +- +3 +1 '
+	rs service start crashy # an explicit start clears it
+	wait_until eval '[ "$(grep -c run "$(in_sys /var/log/ros/crashy.log)")" -ge 5 ]'
+}
+
 @test "logs go to /var/log/ros/NAME.log, rotate by size, and ros service logs shows and follows them" {
 	mkdir -p "$ROOT/usr/share/ros"
 	printf 'ros:\n  log: {max_size: 4000, max_files: 2}\n' >"$ROOT/usr/share/ros/os-config.yml"
