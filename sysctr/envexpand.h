@@ -2,7 +2,8 @@
 #pragma once
 /*
  * `${VAR}` expansion of service environment values from `ros.environment`
- * (compose rules: `${NAME}` is the value or empty when unset, `$$` is a
+ * (`${a.b.c}`, a name with dots, is a config key: the caller's lookup
+ * decides) (compose rules: `${NAME}` is the value or empty when unset, `$$` is a
  * literal `$`, any other `$` stays as it is; an unterminated `${` or a bad
  * name is an error naming the value).  Header-only (static inline): shared
  * by sysctr and its unit test.
@@ -41,7 +42,7 @@ static inline int env_expand(const char *in, env_lookup_fn lookup, void *data, c
 			size_t len = (size_t)(end - name);
 			bool good = len > 0 && !isdigit((unsigned char)name[0]);
 			for (size_t i = 0; i < len && good; i++)
-				good = isalnum((unsigned char)name[i]) || name[i] == '_';
+				good = isalnum((unsigned char)name[i]) || name[i] == '_' || (i > 0 && name[i] == '.');
 			if (!good) {
 				snprintf(err, err_size, "environment value \"%s\": bad variable name \"%.*s\"", in,
 				         (int)len, name);

@@ -185,7 +185,6 @@ static void load_services(void)
 	for (size_t k = 0; cs && cs->type == CFG_MAP && k < cfg_map_size(cs); k++)
 		add_def(all, cfg_map_key_at(cs, k), cfg_map_value_at(cs, k));
 	const struct cfg_node *incl = cfg_get(tree, "ros.services_include");
-	const struct cfg_node *env = cfg_get(tree, "ros.environment");
 
 	for (size_t k = 0; k < cfg_map_size(all); k++) {
 		const char *name = cfg_map_key_at(all, k);
@@ -204,7 +203,7 @@ static void load_services(void)
 		svc_free(&s->d);
 		s->err[0] = '\0';
 		struct ros_err pe = {0};
-		s->parsed = svc_parse(name, cfg_map_value_at(all, k), env, &s->d, &pe) == 0;
+		s->parsed = svc_parse(name, cfg_map_value_at(all, k), tree, &s->d, &pe) == 0;
 		if (!s->parsed) {
 			snprintf(s->err, sizeof(s->err), "%s", pe.msg);
 			say("%s", pe.msg);

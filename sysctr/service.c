@@ -87,25 +87,48 @@ done:
 	return 0;
 }
 
+/* ${NAME}: ros.environment.NAME; ${a.b.c}: the config key a.b.c (a list of
+ * scalars joined by spaces, as a shell word list). */
 static const char *env_lookup(const char *name, size_t len, void *data)
 {
-	const struct cfg_node *env = data;
+	const struct cfg_node *tree = data;
 	char key[256];
-	if (!env || len >= sizeof(key))
+	static char buf[2048];
+	if (!tree || len >= sizeof(key) - 16)
 		return NULL;
 	memcpy(key, name, len);
 	key[len] = '\0';
-	const struct cfg_node *v = cfg_map_get(env, key);
-	static char buf[64];
-	const char *s = NULL;
+	const struct cfg_node *v;
+	if (strchr(key, '.')) {
+		v = cfg_get(tree, key);
+	} else {
+		const struct cfg_node *env = cfg_get(tree, "ros.environment");
+		v = env && env->type == CFG_MAP ? cfg_map_get(env, key) : NULL;
+	}
+	if (!v)
+		return NULL;
+	const char *str = NULL;
 	struct ros_err e = {0};
-	return v && cfg_as_string(v, key, &s, buf, sizeof(buf), &e) == 0 ? s : NULL;
+	if (v->type != CFG_LIST)
+		return cfg_as_string(v, key, &str, buf, sizeof(buf), &e) == 0 ? str : NULL;
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < cfg_list_size(v); i++) {
+		char one[512];
+		if (cfg_as_string(cfg_list_at(v, i), key, &str, one, sizeof(one), &e) < 0)
+			continue;
+		int w = snprintf(buf + o, sizeof(buf) - o, "%s%s", o ? " " : "", str);
+		if (w < 0 || (size_t)w >= sizeof(buf) - o)
+			break;
+		o += (size_t)w;
+	}
+	return buf;
 }
 
-static int add_env(struct svc_def *s, size_t *n, const char *kv, const struct cfg_node *environment, struct ros_err *e)
+static int add_env(struct svc_def *s, size_t *n, const char *kv, const struct cfg_node *tree, struct ros_err *e)
 {
 	char out[4096], err[256];
-	if (env_expand(kv, env_lookup, (void *)(uintptr_t)environment, out, sizeof(out), err, sizeof(err)) < 0)
+	if (env_expand(kv, env_lookup, (void *)(uintptr_t)tree, out, sizeof(out), err, sizeof(err)) < 0)
 		return err_setx(e, EINVAL, "service %s: environment: %s", s->name, err);
 	return strv_push(&s->env, n, out) < 0 ? err_setx(e, ENOMEM, "out of memory") : 0;
 }
@@ -194,7 +217,7 @@ static const char *const known_keys[] = {
         "cpu_shares", "pids_limit",   "oom_score_adj", "labels",      "stop_timeout", NULL,
 };
 
-int svc_parse(const char *name, const struct cfg_node *def, const struct cfg_node *environment, struct svc_def *out,
+int svc_parse(const char *name, const struct cfg_node *def, const struct cfg_node *tree, struct svc_def *out,
               struct ros_err *e)
 {
 	struct svc_def *s = out;
@@ -261,7 +284,7 @@ int svc_parse(const char *name, const struct cfg_node *def, const struct cfg_nod
 				    (r = scalar(name, "environment", vn, &v, buf, sizeof(buf), e)) < 0)
 					return r;
 				snprintf(kv, sizeof(kv), "%s=%s", cfg_map_key_at(n, i), v);
-				if ((r = add_env(s, &ne, kv, environment, e)) < 0)
+				if ((r = add_env(s, &ne, kv, tree, e)) < 0)
 					return r;
 			}
 		} else {
@@ -273,7 +296,7 @@ int svc_parse(const char *name, const struct cfg_node *def, const struct cfg_nod
 					r = err_setx(e, EINVAL, "service %s: environment: \"%s\" is not KEY=VALUE",
 					             name, l[i]);
 				else
-					r = add_env(s, &ne, l[i], environment, e);
+					r = add_env(s, &ne, l[i], tree, e);
 			strv_free(l);
 			if (r < 0)
 				return r;

@@ -42,8 +42,9 @@ struct svc_def {
 	int stop_timeout_s;
 };
 
-/* Parses one definition; errors name the service and the key. */
-int svc_parse(const char *name, const struct cfg_node *def, const struct cfg_node *environment, struct svc_def *out,
+/* Parses one definition (tree: the merged config, for ${VAR} and ${a.b.c});
+ * errors name the service and the key. */
+int svc_parse(const char *name, const struct cfg_node *def, const struct cfg_node *tree, struct svc_def *out,
               struct ros_err *e);
 void svc_free(struct svc_def *s);
 /* Adds from's volumes that s does not have yet (volumes_from). */

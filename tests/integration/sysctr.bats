@@ -58,13 +58,18 @@ vols:
   labels: {ros.createonly: true}
 borrower:
   image: /img/bb
-  command: [sh, -c, 'echo borrowed > /data/borrowed; exec sleep 1000']
+  command: [sh, -c, 'echo \"\$SRV|\$GREETING\" > /data/env; echo borrowed > /data/borrowed; exec sleep 1000']
+  environment: ['SRV=\${ros.ntp.servers}', 'GREETING=\${GREETING}']
   volumes_from: [vols]"
+	mkdir -p "$ROOT/usr/share/ros"
+	printf 'ros:\n  environment: {GREETING: hi there}\n  ntp: {servers: [a.example, b.example]}\n' >"$ROOT/usr/share/ros/os-config.yml"
 	init_start "$BASE"
 	wait_until state_is timed running
 	# volumes_from a create-only service (created, never started)
 	wait_until test -e "$(in_sys /var/shared/borrowed)"
 	state_is vols created
+	# ${VAR} from ros.environment, ${a.b.c} from the config (a list joined by spaces)
+	[ "$(cat "$(in_sys /var/shared/env)")" = "a.example b.example|hi there" ]
 	# pids in `ros service ps` are those of the system's PID namespace
 	pid=$(rs service ps | awk '$1 == "plain" {print $3}')
 	p=$(in_sys /proc/"$pid")
