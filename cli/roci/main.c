@@ -266,11 +266,13 @@ static int cmd_exec(int argc, char **argv)
 	                                     {"pid-file", required_argument, NULL, 'p'},
 	                                     {"process", required_argument, NULL, 'P'},
 	                                     {"tty", no_argument, NULL, 't'},
+	                                     {"console-socket", required_argument, NULL, 'c'},
 	                                     {0}};
 	struct ctr_exec_opts o = {.state_root = state_root, .stdio = {-1, -1, -1}};
 	char *envs[65] = {0};
 	size_t ne = 0;
 	const char *process = NULL;
+	int tty = -1; /* -1: as --process says */
 	int ch;
 	while ((ch = getopt_long(argc, argv, "+e:w:u:dp:P:t", opts, NULL)) != -1) {
 		switch (ch) {
@@ -303,15 +305,18 @@ static int cmd_exec(int argc, char **argv)
 			process = optarg;
 			break;
 		case 't':
-			log_error("exec: --tty is not supported yet");
-			return 1;
+			tty = 1;
+			break;
+		case 'c':
+			o.console_socket = optarg;
+			break;
 		default:
 			return 2;
 		}
 	}
 	if (need_args(argc, 1,
-	              "exec [--env K=V] [--cwd DIR] [--user UID[:GID]] [-d] [--pid-file F] [--process FILE] ID "
-	              "[CMD...]") < 0)
+	              "exec [--env K=V] [--cwd DIR] [--user UID[:GID]] [-d] [--pid-file F] [--process FILE] "
+	              "[-t --console-socket S] ID [CMD...]") < 0)
 		return 2;
 	o.id = argv[optind];
 	o.env = envs;
@@ -356,10 +361,22 @@ static int cmd_exec(int argc, char **argv)
 			o.uid = (uid_t)json_integer_value(json_object_get(user, "uid"));
 			o.gid = (gid_t)json_integer_value(json_object_get(user, "gid"));
 		}
+		if (tty < 0)
+			tty = json_is_true(json_object_get(pj, "terminal"));
 	}
+	o.terminal = tty > 0;
 	if (!o.args[0]) {
 		log_error("exec: no command given");
+		free(pargs);
+		json_decref(pj);
 		return 2;
+	}
+	if (o.terminal && !o.console_socket) {
+		/* roci does not relay a terminal itself: its caller owns the pty */
+		log_error("exec: --tty (or process.terminal) needs --console-socket PATH to send the pty master to");
+		free(pargs);
+		json_decref(pj);
+		return 1;
 	}
 	struct ros_err e = {0};
 	int status = 0;
@@ -369,6 +386,182 @@ static int cmd_exec(int argc, char **argv)
 	if (r < 0)
 		return fail(&e);
 	return o.detach ? 0 : status;
+}
+
+/* A size as runc takes it: 123, 1.5k, 64m, 2g, 1GiB, "10 MB" (units of
+ * 1024), or -1 for no limit.  Returns false when s is not one. */
+static bool parse_size(const char *s, int64_t *out)
+{
+	if (!strcmp(s, "-1")) {
+		*out = -1;
+		return true;
+	}
+	const char *p = s;
+	if (*p < '0' || *p > '9')
+		return false;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (*p == '.') {
+		if (p[1] < '0' || p[1] > '9')
+			return false;
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	}
+	double v = strtod(s, NULL); /* the checked prefix: digits and one dot */
+	if (*p == ' ')
+		p++;
+	static const char units[] = "kmgtp";
+	const char *u = *p ? strchr(units, *p | 0x20) : NULL;
+	if (u) {
+		for (const char *k = units; k <= u; k++)
+			v *= 1024;
+		p++;
+		if (*p == 'i' || *p == 'I')
+			p++;
+	}
+	if (*p == 'b' || *p == 'B')
+		p++;
+	if (*p || v >= 9223372036854775807.0)
+		return false;
+	*out = (int64_t)v;
+	return true;
+}
+
+static bool parse_int(const char *s, bool negative_ok, long long *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (!*s || *end || errno || (v < 0 && !negative_ok))
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Sets res.group.key = v (v is stolen), creating the group object. */
+static void set_resource(json_t *res, const char *group, const char *key, json_t *v)
+{
+	json_t *g = json_object_get(res, group);
+	if (!json_is_object(g))
+		json_object_set_new(res, group, g = json_object());
+	json_object_set_new(g, key, v);
+}
+
+static json_t *load_resources(const char *file)
+{
+	json_error_t je;
+	json_t *j = !strcmp(file, "-") ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &je)
+	                               : json_load_file(file, JSON_REJECT_DUPLICATES, &je);
+	if (!j) {
+		if (strcmp(file, "-") && access(file, F_OK) < 0)
+			log_error("update: --resources %s: %s", file, strerror(errno));
+		else
+			log_error("update: --resources %s:%d:%d: %s", !strcmp(file, "-") ? "<stdin>" : file, je.line,
+			          je.column, je.text);
+	}
+	return j;
+}
+
+static int cmd_update(int argc, char **argv)
+{
+	enum { SIZE, INT, UINT, STRING, IGNORED };
+	static const struct {
+		const char *flag, *group, *key;
+		int kind;
+	} flags[] = {
+	        {"memory", "memory", "limit", SIZE},
+	        {"memory-reservation", "memory", "reservation", SIZE},
+	        {"memory-swap", "memory", "swap", SIZE},
+	        {"kernel-memory", NULL, NULL, IGNORED},
+	        {"kernel-memory-tcp", NULL, NULL, IGNORED},
+	        {"cpu-shares", "cpu", "shares", UINT},
+	        {"cpu-period", "cpu", "period", UINT},
+	        {"cpu-quota", "cpu", "quota", INT},
+	        {"cpu-rt-period", "cpu", "realtimePeriod", UINT},
+	        {"cpu-rt-runtime", "cpu", "realtimeRuntime", INT},
+	        {"cpuset-cpus", "cpu", "cpus", STRING},
+	        {"cpuset-mems", "cpu", "mems", STRING},
+	        {"pids-limit", "pids", "limit", INT},
+	        {"blkio-weight", "blockIO", "weight", UINT},
+	};
+	enum { N_FLAGS = sizeof(flags) / sizeof(flags[0]) };
+	struct option opts[N_FLAGS + 2] = {{"resources", required_argument, NULL, 'r'}};
+	for (int i = 0; i < N_FLAGS; i++)
+		opts[i + 1] = (struct option){flags[i].flag, required_argument, NULL, 256 + i};
+	const char *file = NULL;
+	json_t *set = json_object();
+	int ch, r = 2;
+	while ((ch = getopt_long(argc, argv, "+r:", opts, NULL)) != -1) {
+		if (ch == 'r') {
+			file = optarg;
+			continue;
+		}
+		if (ch < 256 || ch >= 256 + N_FLAGS)
+			goto out;
+		int i = ch - 256;
+		int64_t size;
+		long long n;
+		json_t *v = NULL;
+		switch (flags[i].kind) {
+		case SIZE:
+			if (parse_size(optarg, &size))
+				v = json_integer(size);
+			break;
+		case INT:
+		case UINT:
+			if (parse_int(optarg, flags[i].kind == INT, &n))
+				v = json_integer(n);
+			break;
+		case STRING:
+			v = json_string(optarg);
+			break;
+		case IGNORED:
+			log_warn("update: --%s is ignored: kernel memory limits are deprecated (as in runc)",
+			         flags[i].flag);
+			continue;
+		}
+		if (!v) {
+			log_error("update: --%s: invalid value \"%s\" (want %s)", flags[i].flag, optarg,
+			          flags[i].kind == SIZE  ? "a size such as 512m, 1g or -1"
+			          : flags[i].kind == INT ? "an integer"
+			                                 : "a non-negative integer");
+			goto out;
+		}
+		set_resource(set, flags[i].group, flags[i].key, v);
+	}
+	if (need_args(argc, 1, "update [--resources FILE|-] [--memory N] [--cpu-shares N] ... ID") < 0)
+		goto out;
+	if (!file && !json_object_size(set)) {
+		log_error("update: nothing to change: give --resources FILE or a resource option");
+		goto out;
+	}
+	json_t *res = set;
+	if (file) {
+		if (!(res = load_resources(file))) {
+			r = 1;
+			goto out;
+		}
+		/* the options override the file member by member */
+		const char *group;
+		json_t *g;
+		json_object_foreach(set, group, g)
+		{
+			const char *key;
+			json_t *v;
+			json_object_foreach(g, key, v)
+			{
+				if (json_is_object(res))
+					set_resource(res, group, key, json_incref(v));
+			}
+		}
+	}
+	struct ros_err e = {0};
+	r = ctr_update(state_root, argv[optind], res, &e) < 0 ? fail(&e) : 0;
+	if (res != set)
+		json_decref(res);
+out:
+	json_decref(set);
+	return r;
 }
 
 static int cmd_ps(int argc, char **argv)
@@ -456,7 +649,8 @@ static int cmd_features(void)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: roci [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND [ARGS]\n\n"
-	             "commands: create, start, run, state, kill, delete, list, ps, pause, resume, spec, features\n");
+	             "commands: create, start, run, state, kill, delete, list, ps, exec, pause, resume, update, spec, "
+	             "features\n");
 }
 
 int main(int argc, char **argv)
@@ -529,6 +723,8 @@ int main(int argc, char **argv)
 		r = cmd_exec(argc, argv);
 	else if (!strcmp(cmd, "ps"))
 		r = cmd_ps(argc, argv);
+	else if (!strcmp(cmd, "update"))
+		r = cmd_update(argc, argv);
 	else if (!strcmp(cmd, "pause"))
 		r = cmd_pause(argc, argv, true);
 	else if (!strcmp(cmd, "resume"))

@@ -109,21 +109,52 @@ static void v1_cpuset_inherit(const char *base, const char *path)
 	}
 }
 
+/* v1 writes -1 for no limit */
+static long long v1_memory_value(int64_t v)
+{
+	return v == SPEC_MEM_UNLIMITED ? -1LL : (long long)v;
+}
+
+static int v1_write_swap(const char *d, int64_t swap, struct ros_err *e)
+{
+	int x = writef_at(d, "memory.memsw.limit_in_bytes", e, "%lld", v1_memory_value(swap));
+	return x == -ENOENT ? 0 : x; /* no swap accounting on this kernel */
+}
+
+static int apply_v1_memory(const char *d, const struct spec_resources *r, struct ros_err *e)
+{
+	int x;
+	/* The kernel keeps limit <= memsw at every write: when memsw grows past
+	 * the current limit it goes first, otherwise the limit does (as runc). */
+	bool swap_first = false;
+	if (r->memory_limit >= 0 && r->memory_swap >= 0) {
+		char f[PATH_MAX + 32];
+		snprintf(f, sizeof(f), "%s/memory.limit_in_bytes", d);
+		cleanup_free char *cur = NULL;
+		swap_first = r->memory_swap == SPEC_MEM_UNLIMITED ||
+		             (fs_read_all(f, 64, &cur, NULL, NULL) == 0 &&
+		              strtoull(cur, NULL, 10) < (unsigned long long)r->memory_swap);
+	}
+	if (swap_first && (x = v1_write_swap(d, r->memory_swap, e)) < 0)
+		return x;
+	if (r->memory_limit >= 0 &&
+	    (x = writef_at(d, "memory.limit_in_bytes", e, "%lld", v1_memory_value(r->memory_limit))) < 0)
+		return x;
+	if (!swap_first && r->memory_swap >= 0 && (x = v1_write_swap(d, r->memory_swap, e)) < 0)
+		return x;
+	if (r->memory_reservation >= 0 &&
+	    (x = writef_at(d, "memory.soft_limit_in_bytes", e, "%lld", v1_memory_value(r->memory_reservation))) < 0)
+		return x;
+	return 0;
+}
+
 static int apply_v1(const char *root, const char *path, const struct spec_resources *r, struct ros_err *e)
 {
 	char d[PATH_MAX];
 	int x = 0;
 	if (r->memory_limit >= 0 || r->memory_reservation >= 0 || r->memory_swap >= 0) {
 		snprintf(d, sizeof(d), "%s/memory%s", root, path);
-		if (r->memory_limit >= 0 &&
-		    (x = writef_at(d, "memory.limit_in_bytes", e, "%lld", (long long)r->memory_limit)) < 0)
-			return x;
-		if (r->memory_swap >= 0 &&
-		    (x = writef_at(d, "memory.memsw.limit_in_bytes", e, "%lld", (long long)r->memory_swap)) < 0 &&
-		    x != -ENOENT)
-			return x;
-		if (r->memory_reservation >= 0 &&
-		    (x = writef_at(d, "memory.soft_limit_in_bytes", e, "%lld", (long long)r->memory_reservation)) < 0)
+		if ((x = apply_v1_memory(d, r, e)) < 0)
 			return x;
 	}
 	if (r->pids_limit) {
@@ -138,6 +169,11 @@ static int apply_v1(const char *root, const char *path, const struct spec_resour
 	if (r->cpu_period && (x = writef_at(d, "cpu.cfs_period_us", e, "%llu", (unsigned long long)r->cpu_period)) < 0)
 		return x;
 	if (r->cpu_quota && (x = writef_at(d, "cpu.cfs_quota_us", e, "%lld", (long long)r->cpu_quota)) < 0)
+		return x;
+	if (r->cpu_rt_period &&
+	    (x = writef_at(d, "cpu.rt_period_us", e, "%llu", (unsigned long long)r->cpu_rt_period)) < 0)
+		return x;
+	if (r->cpu_rt_runtime && (x = writef_at(d, "cpu.rt_runtime_us", e, "%lld", (long long)r->cpu_rt_runtime)) < 0)
 		return x;
 	snprintf(d, sizeof(d), "%s/cpuset%s", root, path);
 	if (r->cpuset_cpus && *r->cpuset_cpus && (x = write_at(d, "cpuset.cpus", r->cpuset_cpus, e)) < 0)
@@ -212,15 +248,28 @@ static int apply_v2(const char *root, const char *path, const struct spec_resour
 	char d[PATH_MAX];
 	snprintf(d, sizeof(d), "%s%s", root, path);
 	int x;
+	/* refused before anything is written, so a refusal changes nothing */
+	if (r->cpu_rt_period || r->cpu_rt_runtime)
+		return err_setx(e, ENOTSUP,
+		                "linux.resources.cpu.realtimePeriod, realtimeRuntime: cgroup v2 has no "
+		                "real-time CPU limits");
+	bool no_limit = r->memory_limit == 0 || r->memory_limit == SPEC_MEM_UNLIMITED;
 	if (r->memory_limit >= 0 &&
-	    (x = r->memory_limit == 0 ? write_at(d, "memory.max", "max", e)
-	                              : writef_at(d, "memory.max", e, "%lld", (long long)r->memory_limit)) < 0)
+	    (x = no_limit ? write_at(d, "memory.max", "max", e)
+	                  : writef_at(d, "memory.max", e, "%lld", (long long)r->memory_limit)) < 0)
 		return x;
 	if (r->memory_reservation >= 0 &&
-	    (x = writef_at(d, "memory.low", e, "%lld", (long long)r->memory_reservation)) < 0)
+	    (x = r->memory_reservation == SPEC_MEM_UNLIMITED
+	                 ? write_at(d, "memory.low", "max", e)
+	                 : writef_at(d, "memory.low", e, "%lld", (long long)r->memory_reservation)) < 0)
 		return x;
-	if (r->memory_swap >= 0) {
+	if (r->memory_swap == SPEC_MEM_UNLIMITED) {
+		if ((x = write_at(d, "memory.swap.max", "max", e)) < 0 && x != -ENOENT)
+			return x;
+	} else if (r->memory_swap >= 0) {
 		/* v1 swap is memory+swap; v2 memory.swap.max is swap alone */
+		if (r->memory_limit >= 0 && no_limit)
+			return err_setx(e, EINVAL, "linux.resources.memory.swap: a swap limit needs a memory limit");
 		long long swap = r->memory_limit >= 0 ? r->memory_swap - r->memory_limit : r->memory_swap;
 		if (swap < 0)
 			return err_setx(e, EINVAL, "linux.resources.memory.swap: %lld is below the memory limit",

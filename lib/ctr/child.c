@@ -450,31 +450,54 @@ static void mask_paths(struct child_args *a)
 
 /* ---- process ---- */
 
-static void setup_terminal(struct child_args *a)
+/* names the failed step in what and returns -code */
+__attribute__((format(printf, 4, 5))) static int pty_fail(int code, char *what, size_t size, const char *fmt, ...)
 {
-	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, size, fmt, ap);
+	va_end(ap);
+	return -code;
+}
+
+int child_setup_pty(int sync_fd, char *what, size_t size)
+{
+	cleanup_close int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0)
-		die(a, "open /dev/ptmx in the container");
+		return pty_fail(errno, what, size, "open /dev/ptmx in the container");
 	if (unlockpt(master) < 0)
-		die(a, "unlockpt");
+		return pty_fail(errno, what, size, "unlockpt");
 	char name[64];
-	if (ptsname_r(master, name, sizeof(name)) != 0)
-		die(a, "ptsname");
-	int slave = open(name, O_RDWR | O_NOCTTY);
+	int r = ptsname_r(master, name, sizeof(name));
+	if (r != 0)
+		return pty_fail(r, what, size, "ptsname");
+	/* not O_CLOEXEC: it may land on 0, 1 or 2, where dup2 onto itself keeps the flag */
+	cleanup_close int slave = open(name, O_RDWR | O_NOCTTY);
 	if (slave < 0)
-		die(a, "open %s", name);
-	if (sync_send(a->sync_fd, SYNC_PTY, NULL, master) < 0)
-		die(a, "send the pty master");
-	close(master);
+		return pty_fail(errno, what, size, "open %s", name);
+	if ((r = sync_send(sync_fd, SYNC_PTY, NULL, master)) < 0)
+		return pty_fail(-r, what, size, "send the pty master");
+	close(TAKE_FD(master)); /* before the dup2s, which may reuse its number */
 	if (setsid() < 0)
-		die(a, "setsid");
+		return pty_fail(errno, what, size, "setsid");
 	if (ioctl(slave, TIOCSCTTY, 0) < 0)
-		die(a, "TIOCSCTTY");
+		return pty_fail(errno, what, size, "TIOCSCTTY");
 	for (int i = 0; i < 3; i++)
 		if (dup2(slave, i) < 0)
-			die(a, "dup2 pty");
-	if (slave > 2)
-		close(slave);
+			return pty_fail(errno, what, size, "dup2 pty");
+	if (slave <= 2)
+		slave = -1; /* it is stdin, stdout or stderr now: keep it */
+	return 0;
+}
+
+static void setup_terminal(struct child_args *a)
+{
+	char what[128];
+	int r = child_setup_pty(a->sync_fd, what, sizeof(what));
+	if (r < 0) {
+		errno = -r;
+		die(a, "%s", what);
+	}
 }
 
 static int last_cap(void)

@@ -38,6 +38,17 @@ int sync_recv(int fd, struct sync_msg *m, int *passed_fd);
 
 __attribute__((noreturn)) void child_main(struct child_args *a);
 
+/* Opens a pty from this mount namespace's /dev/ptmx, sends the master over
+ * sync_fd (SYNC_PTY), and makes the slave this process's controlling
+ * terminal (setsid, TIOCSCTTY) and its stdin/out/err.  Used by the
+ * container's init and by exec.  On failure returns -errno and names the
+ * step in what. */
+int child_setup_pty(int sync_fd, char *what, size_t size);
+
+/* Runtime side: sends a pty master to a console socket, runc's protocol
+ * (one SCM_RIGHTS message). */
+int console_send(const char *sock_path, int master, struct ros_err *e);
+
 /* Default dispositions and an empty mask, as a new container process
  * expects, whatever its creator blocked or ignored. */
 static inline void child_reset_signals(void)

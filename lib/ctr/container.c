@@ -131,8 +131,7 @@ static int write_json_atomic(const char *path, json_t *j, struct ros_err *e)
 	return 0;
 }
 
-/* Sends the pty master to the console socket (the runc protocol). */
-static int send_console(const char *sock_path, int master, struct ros_err *e)
+int console_send(const char *sock_path, int master, struct ros_err *e)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(sock_path) >= sizeof(sa.sun_path))
@@ -330,7 +329,7 @@ int ctr_create(const struct ctr_create_opts *o, struct ros_err *e)
 		}
 		if (m.type == SYNC_PTY) {
 			if (o->console_socket)
-				r = send_console(o->console_socket, passed, e);
+				r = console_send(o->console_socket, passed, e);
 			if (o->pty_out && !o->console_socket)
 				*o->pty_out = passed;
 			else
@@ -634,4 +633,122 @@ int ctr_list(const char *state_root, char ***ids, struct ros_err *e)
 	closedir(d);
 	*ids = v;
 	return 0;
+}
+
+/* ---- update ---- */
+
+/* Merges upd into res (both linux.resources objects): memory, cpu, pids,
+ * blockIO and unified member by member, hugepageLimits by pageSize; devices
+ * are not updated. */
+static int resources_merge(json_t *res, json_t *upd)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(upd, k, v)
+	{
+		json_t *cur = json_object_get(res, k);
+		if (!strcmp(k, "devices"))
+			continue;
+		if (json_is_object(v) && json_is_object(cur)) {
+			if (json_object_update(cur, v) < 0)
+				return -ENOMEM;
+		} else if (!strcmp(k, "hugepageLimits") && json_is_array(v) && json_is_array(cur)) {
+			size_t i, j;
+			json_t *h, *c;
+			json_array_foreach(v, i, h)
+			{
+				const char *ps = json_string_value(json_object_get(h, "pageSize"));
+				bool found = false;
+				json_array_foreach(cur, j, c)
+				{
+					const char *cps = json_string_value(json_object_get(c, "pageSize"));
+					if (ps && cps && !strcmp(ps, cps)) {
+						json_array_set(cur, j, h);
+						found = true;
+					}
+				}
+				if (!found && json_array_append(cur, h) < 0)
+					return -ENOMEM;
+			}
+		} else if (json_object_set(res, k, v) < 0) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int ctr_update(const char *state_root, const char *id, json_t *resources, struct ros_err *e)
+{
+	struct ctr_state st;
+	int r = ctr_state_get(state_root, id, &st, e);
+	if (r < 0)
+		return r;
+	ctr_state_release(&st);
+	if (st.status != CTR_CREATED && st.status != CTR_RUNNING && st.status != CTR_PAUSED)
+		return err_setx(e, EINVAL, "container \"%s\" is %s: cannot update it", id, ctr_status_name(st.status));
+	if (!*st.cgroup_path)
+		return err_setx(e, EINVAL, "container \"%s\" has no cgroup", id);
+	struct spec_resources delta, merged;
+	/* check the whole request before anything is written */
+	if ((r = spec_parse_resources(resources, &delta, e)) < 0)
+		return r;
+	json_t *upd = resources;
+	if (delta.memory_limit == SPEC_MEM_UNLIMITED && delta.memory_swap < 0) {
+		/* no memory limit and swap not given: no swap limit either (as
+		 * runc); v1 would refuse a limit above the old memsw otherwise */
+		upd = json_deep_copy(resources);
+		if (!upd || json_object_set_new(json_object_get(upd, "memory"), "swap", json_integer(-1)) < 0) {
+			json_decref(upd);
+			return err_set(e, ENOMEM, "update %s", id);
+		}
+		delta.memory_swap = SPEC_MEM_UNLIMITED;
+	} else {
+		json_incref(upd);
+	}
+
+	char cfg[PATH_MAX];
+	snprintf(cfg, sizeof(cfg), "%s/%s/config.json", root_of(state_root), id);
+	json_error_t je;
+	json_t *doc = json_load_file(cfg, 0, &je);
+	if (!doc) {
+		json_decref(upd);
+		return err_setx(e, EIO, "%s: %s", cfg, je.text);
+	}
+	json_t *lx = json_object_get(doc, "linux"), *res = json_object_get(lx, "resources");
+	if (!json_is_object(lx) && json_object_set_new(doc, "linux", lx = json_object()) < 0)
+		goto nomem;
+	if (!json_is_object(res) && json_object_set_new(lx, "resources", res = json_object()) < 0)
+		goto nomem;
+	if (resources_merge(res, upd) < 0)
+		goto nomem;
+	if ((r = spec_parse_resources(res, &merged, e)) < 0)
+		goto out;
+
+	/* What the request names, plus the values written together with it:
+	 * cpu.max holds quota and period, memory.swap.max is derived from the
+	 * limit on v2 and memsw must stay above the limit on v1. */
+	struct spec_resources apply = delta;
+	apply.devices = NULL;
+	apply.extra_devices = NULL;
+	apply.n_extra_devices = 0;
+	if (delta.cpu_quota || delta.cpu_period) {
+		apply.cpu_quota = merged.cpu_quota;
+		apply.cpu_period = merged.cpu_period;
+	}
+	if (delta.memory_limit >= 0 || delta.memory_swap >= 0) {
+		apply.memory_limit = merged.memory_limit;
+		apply.memory_swap = merged.memory_swap;
+	}
+	if ((r = cgroup_apply(CGROUP_ROOT, st.cgroup_path, &apply, e)) < 0) {
+		err_prefix(e, "update %s", id);
+		goto out;
+	}
+	r = write_json_atomic(cfg, doc, e);
+out:
+	json_decref(doc);
+	json_decref(upd);
+	return r;
+nomem:
+	r = err_set(e, ENOMEM, "update %s", id);
+	goto out;
 }

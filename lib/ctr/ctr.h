@@ -79,12 +79,26 @@ struct ctr_exec_opts {
 	bool has_user;   /* uid/gid below instead of process.user */
 	uid_t uid;
 	gid_t gid;
-	int stdio[3];         /* -1 = inherit */
-	bool detach;          /* do not wait */
-	const char *pid_file; /* optional */
-	pid_t *pid_out;       /* optional: the process's pid (a child of the caller); not waited for */
+	int stdio[3];               /* -1 = inherit */
+	bool terminal;              /* a new pty is the process's controlling terminal and stdio */
+	const char *console_socket; /* with terminal: unix socket to send the pty master to */
+	int *pty_out;               /* with terminal and no console_socket: the pty master */
+	bool detach;                /* do not wait */
+	const char *pid_file;       /* optional */
+	pid_t *pid_out;             /* optional: the process's pid (a child of the caller); not waited for */
 };
 /* Runs o->args in the running container's namespaces and cgroups with its
  * process.user/capabilities/noNewPrivileges.  Waits unless detach or
- * pid_out, then *exit_status is the exit code (128+signal when killed). */
+ * pid_out, then *exit_status is the exit code (128+signal when killed).
+ * With terminal, the pty is opened inside the container (its /dev/ptmx)
+ * and its master goes to console_socket as ctr_create sends it. */
 int ctr_exec(const struct ctr_exec_opts *o, int *exit_status, struct ros_err *e);
+
+/* Changes the cgroup limits of a created, running or paused container.
+ * resources is a linux.resources object of the runtime spec (memory, cpu,
+ * pids, blockIO, hugepageLimits, unified; devices are kept as created);
+ * what it does not name keeps its value.  The new values are merged into
+ * the container's saved config.json, so later updates build on them.
+ * Errors name the JSON path ("linux.resources.memory.limit: ..."); an
+ * unknown or stopped container and an invalid document change nothing. */
+int ctr_update(const char *state_root, const char *id, json_t *resources, struct ros_err *e);

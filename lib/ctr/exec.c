@@ -9,10 +9,12 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -86,11 +88,20 @@ static void set_caps(const struct spec_caps *c, int errfd)
 }
 
 __attribute__((noreturn)) static void run_process(const struct ctr_exec_opts *o, const struct spec *s, char **env,
-                                                  int errfd)
+                                                  int errfd, int pty_sock)
 {
-	for (int i = 0; i < 3; i++)
-		if (o->stdio[i] >= 0 && o->stdio[i] != i && dup2(o->stdio[i], i) < 0)
-			fail(errfd, "set up stdio");
+	if (o->terminal) {
+		char what[128];
+		int r = child_setup_pty(pty_sock, what, sizeof(what));
+		if (r < 0) {
+			errno = -r;
+			fail(errfd, what);
+		}
+	} else {
+		for (int i = 0; i < 3; i++)
+			if (o->stdio[i] >= 0 && o->stdio[i] != i && dup2(o->stdio[i], i) < 0)
+				fail(errfd, "set up stdio");
+	}
 	const char *cwd = o->cwd ? o->cwd : s->cwd;
 	if (chdir(cwd) < 0)
 		fail(errfd, "chdir to the cwd");
@@ -144,10 +155,32 @@ static char **make_env(char **base, char **add)
 	return env;
 }
 
+/* Receives the process's pty master (sent before it exec'd) and hands it on. */
+static int pass_pty(const struct ctr_exec_opts *o, int sock, struct ros_err *e)
+{
+	struct sync_msg m;
+	int master = -1;
+	int r = sync_recv(sock, &m, &master);
+	if (r < 0 || m.type != SYNC_PTY || master < 0) {
+		if (master >= 0)
+			close(master);
+		return err_setx(e, EIO, "exec in %s: the process sent no pty master", o->id);
+	}
+	if (!o->console_socket) {
+		*o->pty_out = master;
+		return 0;
+	}
+	r = console_send(o->console_socket, master, e);
+	close(master);
+	return r;
+}
+
 int ctr_exec(const struct ctr_exec_opts *o, int *exit_status, struct ros_err *e)
 {
 	if (!o->args || !o->args[0])
 		return err_setx(e, EINVAL, "exec: no command given");
+	if (o->terminal && !o->console_socket && !o->pty_out)
+		return err_setx(e, EINVAL, "exec: a terminal needs a console socket to send its pty master to");
 	struct ctr_state st = {0};
 	int r = ctr_state_get(o->state_root, o->id, &st, e);
 	if (r < 0)
@@ -187,9 +220,14 @@ int ctr_exec(const struct ctr_exec_opts *o, int *exit_status, struct ros_err *e)
 		r = err_setx(e, ESRCH, "container %s: its process is gone", o->id);
 		goto out;
 	}
-	int pp[2] = {-1, -1}, ep[2] = {-1, -1};
+	int pp[2] = {-1, -1}, ep[2] = {-1, -1}, tp[2] = {-1, -1};
 	if (pipe2(pp, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
 		r = err_set(e, errno, "exec: pipe");
+		goto out_pipes;
+	}
+	/* the process sends its pty master back over tp, as init does over the sync socket */
+	if (o->terminal && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, tp) < 0) {
+		r = err_set(e, errno, "exec: socketpair");
 		goto out_pipes;
 	}
 	int was_reaper = 0;
@@ -203,6 +241,8 @@ int ctr_exec(const struct ctr_exec_opts *o, int *exit_status, struct ros_err *e)
 	if (mid == 0) {
 		close(pp[0]);
 		close(ep[0]);
+		if (tp[0] >= 0)
+			close(tp[0]);
 		join_cgroups(cg, ep[1]);
 		for (size_t i = 0; i < N_NS; i++)
 			if (nsfd[i] >= 0 && setns(nsfd[i], 0) < 0) {
@@ -215,7 +255,7 @@ int ctr_exec(const struct ctr_exec_opts *o, int *exit_status, struct ros_err *e)
 			fail(ep[1], "fork");
 		if (p == 0) {
 			close(pp[1]);
-			run_process(o, s, env, ep[1]);
+			run_process(o, s, env, ep[1], tp[1]);
 		}
 		if (write(pp[1], &p, sizeof(p)) != sizeof(p))
 			_exit(1);
@@ -224,6 +264,10 @@ int ctr_exec(const struct ctr_exec_opts *o, int *exit_status, struct ros_err *e)
 	close(pp[1]);
 	close(ep[1]);
 	pp[1] = ep[1] = -1;
+	if (tp[1] >= 0) {
+		close(tp[1]);
+		tp[1] = -1;
+	}
 	pid_t child = 0;
 	ssize_t n;
 	while ((n = read(pp[0], &child, sizeof(child))) < 0 && errno == EINTR)
@@ -241,6 +285,12 @@ int ctr_exec(const struct ctr_exec_opts *o, int *exit_status, struct ros_err *e)
 			while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
 				;
 		r = err_setx(e, EIO, "exec in %s: %s", o->id, m > 0 ? msg : "the runtime's helper failed");
+		goto out_reaper;
+	}
+	if (o->terminal && (r = pass_pty(o, tp[0], e)) < 0) {
+		kill(child, SIGKILL);
+		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+			;
 		goto out_reaper;
 	}
 	if (o->pid_file) {
@@ -267,6 +317,8 @@ out_pipes:
 			close(pp[i]);
 		if (ep[i] >= 0)
 			close(ep[i]);
+		if (tp[i] >= 0)
+			close(tp[i]);
 	}
 out:
 	for (size_t i = 0; i < N_NS; i++)

@@ -420,21 +420,35 @@ static int parse_devices(struct spec *s, json_t *arr, struct ros_err *e)
 	return 0;
 }
 
-static int parse_resources(struct spec *s, json_t *res, struct ros_err *e)
+/* A memory size: bytes, or -1 for no limit (SPEC_MEM_UNLIMITED). */
+static int get_memory_value(json_t *o, const char *key, int64_t *out, struct ros_err *e)
+{
+	int64_t v = INT64_MIN;
+	int x = json_get_int64(o, "linux.resources.memory", key, false, &v, e);
+	if (x < 0 || v == INT64_MIN)
+		return x;
+	if (v < -1)
+		return err_setx(e, ERANGE, "linux.resources.memory.%s: %lld is negative (-1 means no limit)", key,
+		                (long long)v);
+	*out = v == -1 ? SPEC_MEM_UNLIMITED : v;
+	return 0;
+}
+
+int spec_parse_resources(json_t *res, struct spec_resources *r, struct ros_err *e)
 {
 	const char *path = "linux.resources";
-	struct spec_resources *r = &s->res;
+	memset(r, 0, sizeof(*r));
 	r->memory_limit = r->memory_reservation = r->memory_swap = -1;
-	s->has_resources = true;
+	if (!json_is_object(res))
+		return json_type_error(e, path, "object", res);
 	json_t *o;
 	int x;
 	if ((x = json_get_object(res, path, "memory", false, &o, e)) < 0)
 		return x;
 	if (o) {
-		if ((x = json_get_int64(o, "linux.resources.memory", "limit", false, &r->memory_limit, e)) < 0 ||
-		    (x = json_get_int64(o, "linux.resources.memory", "reservation", false, &r->memory_reservation, e)) <
-		            0 ||
-		    (x = json_get_int64(o, "linux.resources.memory", "swap", false, &r->memory_swap, e)) < 0)
+		if ((x = get_memory_value(o, "limit", &r->memory_limit, e)) < 0 ||
+		    (x = get_memory_value(o, "reservation", &r->memory_reservation, e)) < 0 ||
+		    (x = get_memory_value(o, "swap", &r->memory_swap, e)) < 0)
 			return x;
 		int64_t ignored;
 		bool b;
@@ -455,6 +469,10 @@ static int parse_resources(struct spec *s, json_t *res, struct ros_err *e)
 		if ((x = json_get_uint64(o, "linux.resources.cpu", "shares", false, &r->cpu_shares, e)) < 0 ||
 		    (x = json_get_int64(o, "linux.resources.cpu", "quota", false, &r->cpu_quota, e)) < 0 ||
 		    (x = json_get_uint64(o, "linux.resources.cpu", "period", false, &r->cpu_period, e)) < 0 ||
+		    (x = json_get_int64(o, "linux.resources.cpu", "realtimeRuntime", false, &r->cpu_rt_runtime, e)) <
+		            0 ||
+		    (x = json_get_uint64(o, "linux.resources.cpu", "realtimePeriod", false, &r->cpu_rt_period, e)) <
+		            0 ||
 		    (x = json_get_string(o, "linux.resources.cpu", "cpus", false, &cpus, e)) < 0 ||
 		    (x = json_get_string(o, "linux.resources.cpu", "mems", false, &mems, e)) < 0)
 			return x;
@@ -498,6 +516,12 @@ static int parse_resources(struct spec *s, json_t *res, struct ros_err *e)
 			return err_setx(e, EINVAL, "%s.access: expected letters of rwm, got \"%s\"", pi, access);
 	}
 	return 0;
+}
+
+static int parse_resources(struct spec *s, json_t *res, struct ros_err *e)
+{
+	s->has_resources = true;
+	return spec_parse_resources(res, &s->res, e);
 }
 
 static uint32_t seccomp_action(const char *name, uint32_t errno_ret, bool *ok)

@@ -79,12 +79,17 @@ struct spec_seccomp {
 	size_t n_rules;
 };
 
+/* A memory value given as -1 in the JSON: no limit ("-1" on v1, "max" on v2). */
+#define SPEC_MEM_UNLIMITED INT64_MAX
+
 struct spec_resources {
-	int64_t memory_limit, memory_reservation, memory_swap; /* -1 = unset */
+	int64_t memory_limit, memory_reservation, memory_swap; /* -1 = unset; SPEC_MEM_UNLIMITED */
 	int64_t pids_limit;                                    /* 0 = unset */
 	uint64_t cpu_shares;                                   /* 0 = unset */
 	int64_t cpu_quota;                                     /* 0 = unset */
 	uint64_t cpu_period;
+	int64_t cpu_rt_runtime; /* 0 = unset */
+	uint64_t cpu_rt_period; /* 0 = unset */
 	char *cpuset_cpus, *cpuset_mems;
 	uint16_t blkio_weight;
 	json_t *devices;   /* borrowed from the document: [{allow,type,major,minor,access}] */
@@ -147,6 +152,10 @@ struct spec {
  * path: "linux.resources.memory.limit: expected integer, got string". */
 int spec_parse(json_t *doc, const char *bundle, struct spec **out, struct ros_err *e);
 int spec_load(const char *bundle, struct spec **out, struct ros_err *e);
+/* Parses a linux.resources object alone (roci update) into *r, which it
+ * initialises; strings and JSON members are borrowed from res.  Errors name
+ * the JSON path from "linux.resources". */
+int spec_parse_resources(json_t *res, struct spec_resources *r, struct ros_err *e);
 void spec_free(struct spec *s);
 const char *spec_ns_name(enum spec_ns ns);
 int spec_cap_from_name(const char *name);

@@ -59,3 +59,66 @@ teardown() { ctr_teardown; }
 	[ "$status" -ne 0 ]
 	[[ "$output" == *stopped* ]]
 }
+
+@test "exec -t: the process runs on a pty sent to the console socket and its exit status comes back" {
+	sock="$BUNDLE/console.sock"
+	console_receiver "$sock" "$BUNDLE/console.out"
+	run roci exec -t --console-socket "$sock" "$ID" sh -c 'tty; test -t 0 && test -t 1 && test -t 2 && echo all-tty; exit 3'
+	wait
+	[ "$status" -eq 3 ]
+	grep -q '^/dev/pts/[0-9]' "$BUNDLE/console.out"
+	grep -q all-tty "$BUNDLE/console.out"
+}
+
+@test "exec -t: the pty is the controlling terminal of the process's own session" {
+	sock="$BUNDLE/console.sock"
+	console_receiver "$sock" "$BUNDLE/console.out"
+	# /proc/PID/stat: pid, comm, state, ppid, pgrp, session, tty_nr
+	roci exec --tty --console-socket "$sock" "$ID" sh -c 'read -r l </proc/$$/stat; set -- $l; echo "pid=$1 sid=$6 tty=$7"'
+	wait
+	read -r pid sid tty < <(tr -d '\r' <"$BUNDLE/console.out")
+	[ "${sid#sid=}" = "${pid#pid=}" ]
+	[ "${tty#tty=}" != 0 ]
+}
+
+@test "exec -t: input written to the pty master reaches the process" {
+	sock="$BUNDLE/console.sock"
+	console_receiver "$sock" "$BUNDLE/console.out" $'hello\n'
+	roci exec -t --console-socket "$sock" "$ID" sh -c 'read -r l; echo "got:$l"'
+	wait
+	grep -q 'got:hello' "$BUNDLE/console.out"
+}
+
+@test "exec --process with terminal true runs the process on a pty" {
+	sock="$BUNDLE/console.sock"
+	console_receiver "$sock" "$BUNDLE/console.out"
+	echo '{"terminal": true, "args": ["sh", "-c", "test -t 0 && echo on-a-tty"], "cwd": "/"}' >"$BUNDLE/p.json"
+	run roci exec --console-socket "$sock" --process "$BUNDLE/p.json" "$ID"
+	wait
+	[ "$status" -eq 0 ]
+	grep -q on-a-tty "$BUNDLE/console.out"
+}
+
+@test "exec -t without --console-socket fails with a clear message and starts nothing" {
+	run roci exec -t "$ID" sh -c 'echo ran >/tmp/ran'
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--console-socket"* ]]
+	[ ! -e "$BUNDLE/rootfs/tmp/ran" ]
+	echo '{"terminal": true, "args": ["true"], "cwd": "/"}' >"$BUNDLE/p.json"
+	run roci exec --process "$BUNDLE/p.json" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--console-socket"* ]]
+}
+
+@test "exec -t with a console socket nobody listens on fails and leaves no process behind" {
+	run roci exec -t --console-socket "$BUNDLE/nobody.sock" "$ID" sleep 100
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"console socket $BUNDLE/nobody.sock"* ]]
+	run roci ps --format json "$ID"
+	[ "$(echo "$output" | jq length)" -eq 1 ]
+}
+
+@test "exec without -t keeps the caller's stdio, not a terminal" {
+	run roci exec "$ID" sh -c 'test -t 0 || echo no-tty' </dev/null
+	[ "$output" = no-tty ]
+}
