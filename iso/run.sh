@@ -5,7 +5,11 @@
 set -euo pipefail
 iso=$1 mem=${2:-512} cc=${3:-}
 accel=tcg
-if [ -w /dev/kvm ]; then accel=kvm; fi
+# KVM only when it really runs guest code (a /dev/kvm can exist and fail)
+if [ -w /dev/kvm ] && ! timeout 3 qemu-system-x86_64 -accel kvm -display none -nodefaults -no-reboot \
+	-serial none -monitor none 2>&1 | grep -qiE "error|fail|could not|doesn't support"; then
+	accel=kvm
+fi
 # shellcheck disable=SC2054 # commas are QEMU option syntax
 args=(-accel "$accel" -m "$mem" -nographic -no-reboot
 	-device virtio-scsi-pci,id=scsi0 -device scsi-cd,drive=cd0,bootindex=0

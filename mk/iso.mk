@@ -15,8 +15,17 @@ $(IMG)/initrd-$(KERNEL).img: $(KDIR)/vmlinuz $(BUILD)/bin/init iso/mkinitramfs.s
 	$(Q)bash iso/mkinitramfs.sh $(KDIR) $(BUILD)/bin/init $@
 
 ROOTFS_BINS := $(filter $(addprefix $(BUILD)/bin/,sysctr ros roci userctr ros-network),$(PROGS))
+
+# System service images (rootfs/images/NAME.sh recipes, docs/images.md).
+IMAGE_NAMES := $(basename $(notdir $(wildcard rootfs/images/*.sh)))
+IMAGES := $(IMAGE_NAMES:%=$(IMG)/images/%.squashfs)
+images: $(IMAGES)
+$(IMG)/images/%.squashfs: rootfs/images/%.sh rootfs/mkimage.sh $(ROOTFS_BINS) $(wildcard rootfs/images/%/*/*/*) VERSION
+	$(Q)bash scripts/install-deps.sh image
+	$(Q)mkdir -p $(@D) && bash rootfs/mkimage.sh $* $(BUILD)/bin $@
+
 rootfs: $(IMG)/root.squashfs
-$(IMG)/root.squashfs: rootfs/mkrootfs.sh $(ROOTFS_BINS) $(wildcard services/*.yml configs/os-config.yml) VERSION
+$(IMG)/root.squashfs: rootfs/mkrootfs.sh $(ROOTFS_BINS) $(IMAGES) $(wildcard services/*.yml configs/os-config.yml) VERSION
 	$(Q)mkdir -p $(IMG) && bash rootfs/mkrootfs.sh $(BUILD)/bin . $@
 
 iso: $(ISO)
@@ -30,4 +39,4 @@ run: iso
 	$(Q)bash scripts/install-deps.sh image
 	$(Q)bash iso/run.sh $(ISO) $(RUN_MEM) $(CLOUD_CONFIG)
 
-.PHONY: kernel initramfs rootfs
+.PHONY: kernel initramfs rootfs images

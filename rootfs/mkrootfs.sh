@@ -13,9 +13,20 @@ install -m 0755 /bin/busybox "$tree/bin/busybox"
 for a in $("$tree/bin/busybox" --list-full); do
 	[ -e "$tree/$a" ] || ln -s /bin/busybox "$tree/$a"
 done
+# ros programs with the shared libraries they link (from the build host's
+# Debian packages, resolved by ldd)
 for b in sysctr ros roci userctr ros-network; do
-	if [ -x "$bindir/$b" ]; then install -m 0755 "$bindir/$b" "$tree/usr/bin/$b"; fi
+	[ -x "$bindir/$b" ] || continue
+	install -m 0755 "$bindir/$b" "$tree/usr/bin/$b"
+	for lib in $(ldd "$bindir/$b" | grep -oE '/[^ ]+'); do
+		[ -e "$tree$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$tree$lib"
+	done
 done
+# the system service images (rootfs/mkimage.sh), mounted by sysctr
+for img in "$bindir"/../img/images/*.squashfs; do
+	[ -f "$img" ] && install -m 0644 "$img" "$tree/usr/share/ros/images/"
+done
+ln -sfn ../run/resolvconf/resolv.conf "$tree/etc/resolv.conf"
 [ -f "$src/configs/os-config.yml" ] && install -m 0644 "$src/configs/os-config.yml" "$tree/usr/share/ros/os-config.yml"
 for f in "$src"/services/*.yml; do
 	[ -f "$f" ] && install -m 0644 "$f" "$tree/usr/share/ros/services/"

@@ -14,6 +14,7 @@
 #include <libmount.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +76,10 @@ static int epfd, sigfd, lsock;
 static int start_seq;
 static long long log_max = 1 << 20, log_keep = 3;
 static struct restart_limits limits = RESTART_LIMITS_DEFAULT;
-static char tag_sig, tag_sock;
+/* epoll data: a service's index in svcs (stable: svcs only grows, and
+ * realloc moves it), or one of these */
+#define TAG_SIG UINT64_MAX
+#define TAG_SOCK (UINT64_MAX - 1)
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -372,7 +376,7 @@ static void watch(struct svc *s)
 		say("service %s: pidfd_open %d: %s", s->name, (int)s->pid, strerror(errno));
 		return;
 	}
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s};
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)(s - svcs)};
 	epoll_ctl(epfd, EPOLL_CTL_ADD, s->pidfd, &ev);
 }
 
@@ -383,6 +387,16 @@ static int start(struct svc *s)
 	ctr_delete(CTR_ROOT, s->name, true, NULL);
 	if (make_rootfs(s, root, sizeof(root), &e) < 0)
 		goto fail;
+	/* a volume's missing host directory is created, as Docker does */
+	for (size_t i = 0; s->d.volumes[i]; i++) {
+		char host[512];
+		snprintf(host, sizeof(host), "%s", s->d.volumes[i]);
+		char *colon = strchr(host, ':');
+		if (colon)
+			*colon = '\0';
+		if (host[0] == '/' && access(host, F_OK) < 0 && errno == ENOENT && fs_mkdir_p(host, 0755, &e) < 0)
+			goto fail;
+	}
 	json_t *spec = svc_spec(&s->d, root, &e);
 	if (!spec)
 		goto fail;
@@ -509,7 +523,8 @@ static void on_exit_(struct svc *s)
 	s->last_exit = status;
 	s->pid = 0;
 	s->kill_at = 0;
-	if (!s->d.detach && status == 0)
+	bool reload = !s->d.detach && status == 0;
+	if (reload)
 		s->done_ok = true;
 	say("service %s: exited with %d after %lld ms", s->name, status, (long long)ran);
 	if (s->restart_after_stop) {
@@ -525,6 +540,12 @@ static void on_exit_(struct svc *s)
 	else if (s->rs.crash_loop)
 		say("service %s: crash loop: %u quick exits, left stopped", s->name, s->rs.quick_fails);
 	save_state(s);
+	if (reload) {
+		/* a one-shot such as cloud-init may have changed the config:
+		 * what starts after it sees the new definitions (s may move) */
+		say("service %s: done; re-reading the service definitions", s->name);
+		load_services();
+	}
 	schedule();
 }
 
@@ -811,11 +832,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	sigfd = signalfd(-1, &ss, SFD_CLOEXEC);
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &tag_sig};
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_SIG};
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sigfd, &ev);
 	lsock = listen_sock();
 	if (lsock >= 0) {
-		ev.data.ptr = &tag_sock;
+		ev.data.u64 = TAG_SOCK;
 		epoll_ctl(epfd, EPOLL_CTL_ADD, lsock, &ev);
 	}
 	int64_t t0 = now_ms();
@@ -838,7 +859,7 @@ int main(int argc, char **argv)
 		struct epoll_event evs[16];
 		int n = epoll_wait(epfd, evs, 16, deadline > now ? (int)(deadline - now) : 0);
 		for (int i = 0; i < n; i++) {
-			if (evs[i].data.ptr == &tag_sig) {
+			if (evs[i].data.u64 == TAG_SIG) {
 				struct signalfd_siginfo si;
 				if (read(sigfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGHUP) {
 					say("signal %d: stopping every service", (int)si.ssi_signo);
@@ -851,10 +872,10 @@ int main(int argc, char **argv)
 					load_services();
 					schedule();
 				}
-			} else if (evs[i].data.ptr == &tag_sock) {
+			} else if (evs[i].data.u64 == TAG_SOCK) {
 				on_client();
-			} else {
-				on_exit_(evs[i].data.ptr);
+			} else if (evs[i].data.u64 < n_svcs && svcs[evs[i].data.u64].pidfd >= 0) {
+				on_exit_(&svcs[evs[i].data.u64]);
 			}
 		}
 		now = now_ms();

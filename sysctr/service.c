@@ -565,16 +565,30 @@ json_t *svc_spec(const struct svc_def *s, const char *rootfs, struct ros_err *e)
 				json_array_set_new(mounts, i,
 				                   json_pack("{s:s, s:s, s:s, s:[s,s]}", "destination", "/dev", "type",
 				                             "bind", "source", "/dev", "options", "rbind", "nosuid"));
-				break;
+			} else if (!strcmp(json_string_value(json_object_get(json_array_get(mounts, i), "destination")),
+			                   "/sys")) {
+				/* the host's /sys, writable (udev writes uevent files), with
+				 * its cgroup mounts: the spec's own cgroup mount goes */
+				json_array_set_new(mounts, i,
+				                   json_pack("{s:s, s:s, s:s, s:[s,s,s,s]}", "destination", "/sys",
+				                             "type", "bind", "source", "/sys", "options", "rbind",
+				                             "nosuid", "noexec", "nodev"));
 			}
+		for (size_t i = json_array_size(mounts); i-- > 0;)
+			if (!strcmp(json_string_value(json_object_get(json_array_get(mounts, i), "destination")),
+			            "/sys/fs/cgroup"))
+				json_array_remove(mounts, i);
 	} else if (s->net_host) {
-		/* a sysfs of another net namespace cannot be mounted: bind the host's, read-only */
+		/* a sysfs of another net namespace cannot be mounted: bind the host's,
+		 * read-only and without its submounts (the spec mounts the container's
+		 * own cgroup view on /sys/fs/cgroup; the host's there would make
+		 * that EBUSY) */
 		for (size_t i = 0; i < json_array_size(mounts); i++)
 			if (!strcmp(json_string_value(json_object_get(json_array_get(mounts, i), "destination")),
 			            "/sys"))
 				json_array_set_new(mounts, i,
 				                   json_pack("{s:s, s:s, s:s, s:[s,s,s,s,s]}", "destination", "/sys",
-				                             "type", "bind", "source", "/sys", "options", "rbind",
+				                             "type", "bind", "source", "/sys", "options", "bind",
 				                             "nosuid", "noexec", "nodev", "ro"));
 	}
 	json_t *devs = json_array();

@@ -1,34 +1,140 @@
 #!/usr/bin/env bats
-# Boots the real ISO in QEMU and reads the serial console.
+# Boots the real ISO in QEMU: the serial console (ttyS0) to a log, and the
+# test shell (an autologin root shell the console service runs on ttyS1
+# when the cloud-config says ros.autologin: ttyS1) through a socket.
 
 load lib
 
-setup() { vm_require; }
+setup() {
+	vm_require
+	CC=$BATS_TEST_TMPDIR/user-data.yml
+}
 teardown() { vm_stop; }
 
-@test "BIOS boot: isolinux loads the kernel, init mounts the medium and the root squashfs" {
+# The cloud-config of the tests: hostname, a file, a command, the shell.
+good_cloud_config() {
+	cat >"$CC" <<'C'
+#cloud-config
+hostname: ros-vm-test
+ssh_authorized_keys:
+  - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMo6uX3sLHJCjNT1GAkVsRv5hZV9PZ2+8d4QbWBq0Aox test@ros
+write_files:
+  - path: /home/ros/from-cloud-config.txt
+    content: "written by write_files\n"
+    permissions: "0640"
+runcmd:
+  - "echo runcmd-ran > /home/ros/runcmd.txt"
+ros:
+  autologin: ttyS1
+C
+}
+
+# Everything a booted ros shows (the issue's list), through the test shell.
+check_system() {
+	vm_wait 'login:'
+	vm_shell_open
+	# every service up, cloud-init done (exit 0)
+	for _ in $(seq 60); do
+		vm_sh 'ros service ps' >"$BATS_TEST_TMPDIR/ps" || true
+		[ "$(awk '$2 == "running"' "$BATS_TEST_TMPDIR/ps" | wc -l)" -ge 5 ] && break
+		sleep 1
+	done
+	cat "$BATS_TEST_TMPDIR/ps"
+	for s in udev syslog network ntpd console; do
+		grep -E "^$s +running " "$BATS_TEST_TMPDIR/ps"
+	done
+	grep -E '^cloud-init +exited +- +- +0 +0 ' "$BATS_TEST_TMPDIR/ps"
+	# each a container: its own mount namespace; its own pid namespace
+	# except the console (the administrator's shell sees the host's pids)
+	host_mnt=$(vm_sh 'readlink /proc/1/ns/mnt')
+	host_pid=$(vm_sh 'readlink /proc/1/ns/pid')
+	for s in udev syslog network ntpd console; do
+		pid=$(awk -v s="$s" '$1 == s {print $3}' "$BATS_TEST_TMPDIR/ps")
+		[ "$(vm_sh "readlink /proc/$pid/ns/mnt")" != "$host_mnt" ]
+		if [ "$s" != console ]; then [ "$(vm_sh "readlink /proc/$pid/ns/pid")" != "$host_pid" ]; fi
+	done
+	# least privilege: syslog and ntpd run with no or one capability
+	pid=$(awk '$1 == "syslog" {print $3}' "$BATS_TEST_TMPDIR/ps")
+	vm_sh "grep -E '^CapEff:\s+0+$' /proc/$pid/status"
+	pid=$(awk '$1 == "ntpd" {print $3}' "$BATS_TEST_TMPDIR/ps")
+	vm_sh "grep -E '^CapEff:\s+0*2000000$' /proc/$pid/status"
+	# cloud-config applied: hostname, write_files, runcmd, ssh key
+	[ "$(vm_sh hostname)" = ros-vm-test ]
+	[ "$(vm_sh 'cat /home/ros/from-cloud-config.txt')" = "written by write_files" ]
+	[ "$(vm_sh 'stat -c %a /home/ros/from-cloud-config.txt')" = 640 ]
+	[ "$(vm_sh 'cat /home/ros/runcmd.txt')" = runcmd-ran ]
+	vm_sh 'grep -q "test@ros" /home/ros/.ssh/authorized_keys'
+	# syslog serves /dev/log
+	vm_sh 'logger hello-from-the-vm-test; sleep 1; grep hello-from-the-vm-test /var/log/messages'
+	# udev cold-plugged the cidata disk
+	vm_sh 'test -e /dev/disk/by-label/cidata'
+	# the network service: DHCP from QEMU's user network, DNS
+	vm_sh 'ip -4 addr show eth0 | grep -q "inet 10.0.2.15/24"'
+	vm_sh 'ip route | grep -q "default via 10.0.2.2"'
+	vm_sh 'grep -q "^nameserver 10.0.2.3" /etc/resolv.conf'
+	# chronyd runs
+	vm_sh 'pidof chronyd'
+	# restarting a service
+	old=$(awk '$1 == "syslog" {print $3}' "$BATS_TEST_TMPDIR/ps")
+	vm_sh 'ros service restart syslog'
+	for _ in $(seq 30); do
+		new=$(vm_sh 'ros service ps' | awk '$1 == "syslog" && $2 == "running" {print $3}')
+		[ -n "$new" ] && [ "$new" != "$old" ] && break
+		sleep 0.5
+	done
+	[ -n "$new" ] && [ "$new" != "$old" ]
+	vm_sh 'sleep 1; logger after-restart; sleep 1; grep after-restart /var/log/messages'
+	# the boot timeline
+	vm_sh 'ros os boot-time'
+}
+
+@test "BIOS boot with a cloud-config: every system service runs as a container and does its job; ros os poweroff" {
+	good_cloud_config
+	vm_cidata "$CC"
 	vm_boot bios
-	vm_wait 'Linux version 6\.'
 	vm_wait 'init: boot medium /dev/sr0'
-	# after the switch init runs the root's programs: sysctr, or the root's
-	# rescue shell when sysctr is not in the image yet
-	vm_wait 'init: (started sysctr|started rescue shell /bin/sh)'
+	check_system
+	# poweroff: QEMU exits 0 by itself
+	vm_sh 'ros os poweroff' 5 || true
+	vm_wait_exit
+	[ "$VM_RC" = 0 ]
+	grep -E 'sysctr: stopped' "$VM_LOG"
 	! grep -q 'Kernel panic' "$VM_LOG"
 }
 
-@test "UEFI boot: GRUB EFI loads the kernel and init finds the medium" {
+@test "UEFI boot with a cloud-config: GRUB EFI, every system service up" {
+	good_cloud_config
+	vm_cidata "$CC"
 	vm_boot uefi
-	vm_wait 'Linux version 6\.'
 	vm_wait 'init: boot medium /dev/sr0'
+	check_system
 }
 
-@test "BIOS boot reaches login: on ttyS0" {
-	vm_iso_has sysctr || skip "the ISO's root has no /usr/bin/sysctr yet"
-	vm_boot bios
+@test "a broken cloud-config: the machine still reaches login and ros config validate names the error" {
+	printf '#cloud-config\nhostname: [unclosed\nwrite_files: {\n' >"$CC"
+	vm_cidata "$CC"
+	# the test shell comes from the kernel command line here (the
+	# cloud-config that would ask for it is the broken one)
+	vm_boot_kernel "ros.autologin=ttyS1"
 	vm_wait 'login:'
+	vm_shell_open
+	run vm_sh 'ros config validate'
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *50-user-data.yml* ]]
+	vm_sh 'ros service ps' | grep -E '^console +running'
 }
 
-@test "boots with 128 MB of RAM" {
-	VM_MEM=128 vm_boot bios
-	vm_wait 'init: boot medium /dev/sr0'
+@test "boots with 128 MB of RAM: every system service still comes up" {
+	VM_MEM=128 vm_boot_kernel "ros.autologin=ttyS1"
+	vm_wait 'login:'
+	vm_shell_open
+	for _ in $(seq 60); do
+		[ "$(vm_sh 'ros service ps' | awk '$2 == "running"' | wc -l)" -ge 5 ] && break
+		sleep 1
+	done
+	vm_sh 'ros service ps'
+	[ "$(vm_sh 'ros service ps' | awk '$2 == "running"' | wc -l)" -ge 5 ]
+	vm_sh 'ros service ps' | grep -E '^cloud-init +exited .* 0 +0 '
+	vm_sh 'free -m'
 }

@@ -1,0 +1,27 @@
+# console: getty on the serial and VGA consoles (busybox getty and login),
+# sshd with host keys kept in the state dir, sudo, the ros CLI.
+PKGS=(openssh-server sudo)
+ROS_BINS=(ros)
+customize() {
+	mkdir -p "$tree/etc/ssh" "$tree/etc/sudoers.d" "$tree/home"
+	cat >"$tree/etc/ssh/sshd_config" <<'C'
+# ros: keys only unless ros.password is set (the console script appends
+# PasswordAuthentication yes then); host keys live on the state disk.
+HostKey /var/lib/ros/ssh/ssh_host_ed25519_key
+HostKey /var/lib/ros/ssh/ssh_host_ecdsa_key
+HostKey /var/lib/ros/ssh/ssh_host_rsa_key
+PermitRootLogin no
+PubkeyAuthentication yes
+KbdInteractiveAuthentication no
+UsePAM no
+PrintMotd no
+Subsystem sftp /usr/lib/openssh/sftp-server
+C
+	printf '%%sudo ALL=(ALL:ALL) NOPASSWD: ALL\n' >"$tree/etc/sudoers.d/ros"
+	chmod 0440 "$tree/etc/sudoers.d/ros"
+	printf 'root:*:1::::::\nros:*:1::::::\nsshd:*:1::::::\n_chrony:*:1::::::\nnobody:*:1::::::\n' >"$tree/etc/shadow"
+	chmod 0640 "$tree/etc/shadow"
+	printf '\nros %s \\l\n\n' "$(cat "$src/VERSION")" >"$tree/etc/issue"
+	printf '/bin/sh\n/bin/ash\n' >"$tree/etc/shells"
+	printf 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nexport PS1="\\u@\\h:\\w\\$ "\n' >"$tree/etc/profile"
+}

@@ -1,0 +1,2 @@
+# ntpd: chrony, servers from ros.ntp.servers, needing only CAP_SYS_TIME.
+PKGS=(chrony)

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Builds one system service image (docs/images.md) as a read-only squashfs:
+#   rootfs/mkimage.sh NAME BINDIR OUT.squashfs
+# The recipe rootfs/images/NAME.sh sets PKGS (Debian packages: each is
+# fetched with `apt-get download` together with its Depends closure, minus
+# the packages only their maintainer scripts need, then unpacked with
+# dpkg -x), ROS_BINS (ros programs from BINDIR, copied with the shared
+# libraries they link), and may define customize() (runs with $tree set).
+# Every image carries busybox-static for /bin/sh. The build fails when an
+# ELF file in the image needs a library the image does not hold.
+set -euo pipefail
+name=$1 bindir=$2 out=$3
+src=$(cd "$(dirname "$0")/.." && pwd)
+cache=${ROS_CACHE:-$src/build/cache}/debs
+recipe=$src/rootfs/images/$name.sh
+[ -f "$recipe" ] || { echo "mkimage: no recipe $recipe" >&2; exit 1; }
+
+# Packages the closure drags in only for maintainer scripts, docs or
+# alternatives ros does not use (the ELF check below proves none is needed).
+SKIP=" adduser cdebconf debconf dpkg install-info perl perl-base perl-modules-5.36 libperl5.36 tar
+ sensible-utils ucf usr-is-merged usrmerge init-system-helpers lsb-base runit-helper sysvinit-utils
+ libfile-find-rule-perl libnumber-compare-perl libtext-glob-perl libdebian-installer4 libnewt0.52
+ libslang2 libtextwrap1 tzdata iproute2 libbpf1 libelf1 libxtables12 libmnl0 libcap2-bin
+ libgdbm6 libgdbm-compat4 readline-common libreadline8 libsemanage2 libsemanage-common libsepol2
+ libelogind0 procps libproc2-0 passwd debianutils gcc-12-base "
+
+SKIP=" $(echo $SKIP) " # one line, single spaces
+PKGS=() ROS_BINS=()
+customize() { :; }
+# shellcheck source=/dev/null
+. "$recipe"
+
+tree=$(mktemp -d)
+trap 'rm -rf "$tree"' EXIT
+
+# --- Debian packages ---
+closure() {
+	apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+		--no-replaces --no-enhances "$@" 2>/dev/null | grep -v '^ ' | grep -v '<' | sort -u |
+		while read -r p; do [[ "$SKIP" == *" $p "* ]] || echo "$p"; done
+}
+if [ ${#PKGS[@]} -gt 0 ]; then
+	mkdir -p "$cache"
+	mapfile -t all < <(closure "${PKGS[@]}")
+	need=()
+	for p in "${all[@]}"; do
+		ls "$cache/${p}_"*.deb >/dev/null 2>&1 || need+=("$p")
+	done
+	if [ ${#need[@]} -gt 0 ]; then
+		echo "  FETCH   ${#need[@]} packages for $name" >&2
+		(cd "$cache" && apt-get download -q -o APT::Sandbox::User=root "${need[@]}" >/dev/null) || {
+			echo "mkimage: apt-get download failed (apt-get update first?)" >&2
+			exit 1
+		}
+	fi
+	for p in "${all[@]}"; do
+		deb=$(ls -t "$cache/${p}_"*.deb | head -1)
+		dpkg -x "$deb" "$tree"
+	done
+fi
+
+# --- busybox and ros programs ---
+mkdir -p "$tree"/{bin,sbin,usr/bin,usr/sbin,etc,dev,proc,sys,run,tmp,var/log,var/lib,root}
+chmod 1777 "$tree/tmp"
+install -m 0755 /bin/busybox "$tree/bin/busybox"
+for a in $("$tree/bin/busybox" --list-full); do
+	[ -e "$tree/$a" ] || [ -L "$tree/$a" ] || ln -s /bin/busybox "$tree/$a"
+done
+copy_with_libs() { # BIN DEST
+	install -D -m 0755 "$1" "$tree$2"
+	for lib in $(ldd "$1" | grep -oE '/[^ ]+'); do
+		[ -e "$tree$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$tree$lib"
+	done
+}
+for b in "${ROS_BINS[@]}"; do
+	[ -x "$bindir/$b" ] || { echo "mkimage: $name needs $bindir/$b: build it first" >&2; exit 1; }
+	copy_with_libs "$bindir/$b" "/usr/bin/$b"
+done
+[ -d "$src/rootfs/images/$name" ] && cp -a "$src/rootfs/images/$name/." "$tree/"
+
+# The users every image knows (services run as root or as these).
+cat >"$tree/etc/passwd" <<'P'
+root:x:0:0:root:/root:/bin/sh
+ros:x:1100:1100:ros:/home/ros:/bin/sh
+sshd:x:100:65534::/run/sshd:/usr/sbin/nologin
+_chrony:x:101:101:Chrony daemon:/var/lib/chrony:/usr/sbin/nologin
+nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+P
+cat >"$tree/etc/group" <<'G'
+root:x:0:
+tty:x:5:
+disk:x:6:
+lp:x:7:
+kmem:x:15:
+dialout:x:20:
+cdrom:x:24:
+floppy:x:25:
+tape:x:26:
+audio:x:29:
+video:x:44:
+input:x:105:
+kvm:x:106:
+render:x:107:
+sgx:x:108:
+sudo:x:27:ros
+docker:x:999:ros
+_chrony:x:101:
+ros:x:1100:
+nogroup:x:65534:
+G
+
+customize
+ln -sfn ../run/resolvconf/resolv.conf "$tree/etc/resolv.conf" # written by the network service
+
+# --- prune: docs, man pages, locales, charset converters, init scripts ---
+rm -rf "$tree"/usr/share/{doc,man,info,locale,lintian,bug,bash-completion,zsh,common-licenses,bash-completion} \
+	"$tree"/usr/lib/x86_64-linux-gnu/gconv "$tree"/etc/init.d "$tree"/etc/rc?.d "$tree"/etc/systemd \
+	"$tree"/lib/systemd/system "$tree"/usr/lib/systemd/system "$tree"/etc/cron.* "$tree"/etc/logrotate.d \
+	"$tree"/usr/share/zoneinfo "$tree"/etc/default
+rm -rf "$tree"/lib/udev/hwdb.d "$tree"/usr/lib/udev/hwdb.d # vendor names only: nothing ros needs
+rm -rf "$tree"/usr/lib/x86_64-linux-gnu/krb5/plugins "$tree"/usr/lib/x86_64-linux-gnu/engines-3 \
+	"$tree"/usr/lib/x86_64-linux-gnu/ossl-modules # kerberos and OpenSSL plugins: nothing here loads them
+
+# --- keep only the shared libraries something in the image loads ---
+libdirs=(lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu lib lib64 usr/lib usr/libexec/sudo)
+is_lib() { case "$1" in */lib*.so | */lib*.so.*) return 0 ;; *) return 1 ;; esac; }
+resolve() { # PATH in the tree: follows symlinks inside the tree, not the host's
+	local p=$1 t n=0
+	while [ -L "$p" ] && [ $n -lt 20 ]; do
+		t=$(readlink "$p")
+		case "$t" in /*) p=$tree$t ;; *) p=$(dirname "$p")/$t ;; esac
+		n=$((n + 1))
+	done
+	echo "$p"
+}
+find_lib() { # SONAME: its path in the image
+	local d
+	for d in "${libdirs[@]}"; do [ -e "$tree/$d/$1" ] && { echo "$tree/$d/$1"; return 0; }; done
+	return 1
+}
+# PAM modules matter only where something reads /etc/pam.d
+[ -d "$tree/etc/pam.d" ] || rm -rf "$tree"/lib/x86_64-linux-gnu/security "$tree"/usr/lib/x86_64-linux-gnu/security
+declare -A keep=()
+queue=()
+while IFS= read -r f; do
+	head -c 4 "$f" 2>/dev/null | grep -q 'ELF' || continue
+	# executables, PAM/NSS/sudo plugins and the loader are roots
+	if ! is_lib "$f" || [[ "$f" == */security/* || "$f" == */sudo/* || "$f" == */ld-linux* ]]; then
+		queue+=("$f")
+	fi
+done < <(find "$tree" -type f)
+while [ ${#queue[@]} -gt 0 ]; do
+	f=${queue[0]}
+	queue=("${queue[@]:1}")
+	for lib in $(readelf -d "$f" 2>/dev/null | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
+		p=$(find_lib "$lib") || continue
+		r=$(resolve "$p")
+		[ -n "${keep[$r]:-}" ] && continue
+		keep[$r]=1
+		queue+=("$r")
+	done
+done
+while IFS= read -r f; do
+	[[ "$f" == */security/* || "$f" == */sudo/* || "$f" == */ld-linux* ]] && continue
+	r=$(resolve "$f")
+	[ -n "${keep[$r]:-}" ] || rm -f "$f"
+done < <(find "$tree"/lib "$tree"/usr/lib -type f \( -name 'lib*.so' -o -name 'lib*.so.*' \) 2>/dev/null)
+while IFS= read -r l; do # dangling library links (judged inside the tree)
+	[ -e "$(resolve "$l")" ] || rm -f "$l"
+done < <(find "$tree"/lib "$tree"/usr/lib -type l \( -name 'lib*.so' -o -name 'lib*.so.*' \) 2>/dev/null)
+
+printf 'include /etc/ld.so.conf.d/*.conf\n' >"$tree/etc/ld.so.conf"
+ldconfig -r "$tree" 2>/dev/null || true
+
+# --- every ELF finds its libraries inside the image ---
+missing=0
+while IFS= read -r f; do
+	head -c 4 "$f" 2>/dev/null | grep -q 'ELF' || continue
+	for lib in $(readelf -d "$f" 2>/dev/null | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
+		ok=0
+		for d in "${libdirs[@]}"; do [ -e "$tree/$d/$lib" ] && ok=1 && break; done
+		if [ $ok = 0 ]; then
+			echo "mkimage: $name: ${f#"$tree"} needs $lib, which the image lacks" >&2
+			missing=1
+		fi
+	done
+done < <(find "$tree" -type f \( -perm -u+x -o -name '*.so*' \) ! -path '*/security/*')
+[ $missing = 0 ] || exit 1
+
+rm -f "$out.tmp"
+mksquashfs "$tree" "$out.tmp" -comp zstd -noappend -quiet -no-progress -all-root >/dev/null
+mv "$out.tmp" "$out"
+echo "  IMAGE   $out $(du -h "$out" | cut -f1)" >&2
