@@ -161,5 +161,5 @@ clean:
 
 .PHONY: all build-all tests check lint analyze clean fuzz run iso disk vm-prereqs
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/asan-obj -name '*.d' -type f 2>/dev/null)
 .SECONDARY:

@@ -16,16 +16,20 @@ $(IMG)/initrd-$(KERNEL).img: $(KDIR)/vmlinuz $(BUILD)/bin/init iso/mkinitramfs.s
 
 ROOTFS_BINS := $(filter $(addprefix $(BUILD)/bin/,sysctr ros roci userctr ros-network),$(PROGS))
 
-# System service images (rootfs/images/NAME.sh recipes, docs/images.md).
+# System service images (rootfs/images/NAME.sh recipes, docs/images.md):
+# built together, as what two of them share goes to the `base` layer.
 IMAGE_NAMES := $(basename $(notdir $(wildcard rootfs/images/*.sh)))
-IMAGES := $(IMAGE_NAMES:%=$(IMG)/images/%.squashfs)
-images: $(IMAGES)
-$(IMG)/images/%.squashfs: rootfs/images/%.sh rootfs/mkimage.sh $(ROOTFS_BINS) $(wildcard rootfs/images/%/*/*/*) VERSION
+IMAGES_STAMP := $(IMG)/images/.built
+images: $(IMAGES_STAMP)
+$(IMAGES_STAMP): rootfs/mkimages.sh rootfs/mkimage.sh $(wildcard rootfs/images/*.sh) \
+		$(shell find rootfs/images -type f 2>/dev/null) $(ROOTFS_BINS) VERSION
 	$(Q)bash scripts/install-deps.sh image
-	$(Q)mkdir -p $(@D) && bash rootfs/mkimage.sh $* $(BUILD)/bin $@
+	$(Q)rm -f $(IMG)/images/*.squashfs && mkdir -p $(IMG)/images
+	$(Q)bash rootfs/mkimages.sh $(BUILD)/bin $(IMG)/images $(IMAGE_NAMES)
+	$(Q)touch $@
 
 rootfs: $(IMG)/root.squashfs
-$(IMG)/root.squashfs: rootfs/mkrootfs.sh $(ROOTFS_BINS) $(IMAGES) $(wildcard services/*.yml configs/os-config.yml) VERSION
+$(IMG)/root.squashfs: rootfs/mkrootfs.sh $(ROOTFS_BINS) $(IMAGES_STAMP) $(wildcard services/*.yml configs/os-config.yml) VERSION
 	$(Q)mkdir -p $(IMG) && bash rootfs/mkrootfs.sh $(BUILD)/bin . $@
 
 iso: $(ISO)

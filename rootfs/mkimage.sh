@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds one system service image (docs/images.md) as a read-only squashfs:
-#   rootfs/mkimage.sh NAME BINDIR OUT.squashfs
+# Builds the file tree of one system service image (docs/images.md);
+# rootfs/mkimages.sh turns the trees into squashfs files:
+#   rootfs/mkimage.sh NAME BINDIR OUTDIR      (the tree goes to OUTDIR/NAME)
 # The recipe rootfs/images/NAME.sh sets PKGS (Debian packages: each is
 # fetched with `apt-get download` together with its Depends closure, minus
 # the packages only their maintainer scripts need, then unpacked with
@@ -9,7 +10,7 @@
 # Every image carries busybox-static for /bin/sh. The build fails when an
 # ELF file in the image needs a library the image does not hold.
 set -euo pipefail
-name=$1 bindir=$2 out=$3
+name=$1 bindir=$2 outdir=$3
 src=$(cd "$(dirname "$0")/.." && pwd)
 cache=${ROS_CACHE:-$src/build/cache}/debs
 recipe=$src/rootfs/images/$name.sh
@@ -30,7 +31,8 @@ customize() { :; }
 # shellcheck source=/dev/null
 . "$recipe"
 
-tree=$(mktemp -d)
+mkdir -p "$outdir"
+tree=$(mktemp -d -p "$outdir" ".$name.XXXXXX")
 trap 'rm -rf "$tree"' EXIT
 
 # --- Debian packages ---
@@ -187,7 +189,8 @@ while IFS= read -r f; do
 done < <(find "$tree" -type f \( -perm -u+x -o -name '*.so*' \) ! -path '*/security/*')
 [ $missing = 0 ] || exit 1
 
-rm -f "$out.tmp"
-mksquashfs "$tree" "$out.tmp" -comp zstd -noappend -quiet -no-progress -all-root >/dev/null
-mv "$out.tmp" "$out"
-echo "  IMAGE   $out $(du -h "$out" | cut -f1)" >&2
+chmod 0755 "$tree"
+rm -rf "${outdir:?}/$name"
+mv "$tree" "$outdir/$name"
+trap - EXIT
+echo "  TREE    $outdir/$name $(du -sh "$outdir/$name" | cut -f1)" >&2

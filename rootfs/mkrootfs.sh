@@ -14,8 +14,10 @@ for a in $("$tree/bin/busybox" --list-full); do
 	[ -e "$tree/$a" ] || ln -s /bin/busybox "$tree/$a"
 done
 # ros programs with the shared libraries they link (from the build host's
-# Debian packages, resolved by ldd)
-for b in sysctr ros roci userctr ros-network; do
+# Debian packages, resolved by ldd): sysctr, and ros and roci for the rescue
+# shell. The services' programs (ros-network, ...) live in their images;
+# userctr will have its own (its libarchive pulls libxml2 and ICU, 30 MB).
+for b in sysctr ros roci; do
 	[ -x "$bindir/$b" ] || continue
 	install -m 0755 "$bindir/$b" "$tree/usr/bin/$b"
 	for lib in $(ldd "$bindir/$b" | grep -oE '/[^ ]+'); do

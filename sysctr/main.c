@@ -302,20 +302,16 @@ static bool is_mountpoint(const char *path)
 	return stat(path, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
 }
 
-/* The lower directory of the service's image: a directory as is, or
- * IMAGES_DIR/NAME.squashfs mounted once, read-only, at RUN_DIR/images/NAME. */
-static int image_dir(const struct svc *s, char *out, size_t size, struct ros_err *e)
+/* An image by name: IMAGES_DIR/NAME.squashfs mounted once, read-only, at
+ * RUN_DIR/images/NAME. */
+static int image_mount(const struct svc *s, const char *name, char *out, size_t size, struct ros_err *e)
 {
-	if (s->d.image[0] == '/') {
-		snprintf(out, size, "%s", s->d.image);
-		return 0;
-	}
-	if (strchr(s->d.image, '/') || s->d.image[0] == '.')
+	if (!name[0] || strchr(name, '/') || name[0] == '.')
 		return err_setx(e, EINVAL, "service %s: image: \"%s\" is neither a name nor an absolute path", s->name,
-		                s->d.image);
+		                name);
 	char file[512];
-	snprintf(file, sizeof(file), IMAGES_DIR "/%s.squashfs", s->d.image);
-	snprintf(out, size, RUN_DIR "/images/%s", s->d.image);
+	snprintf(file, sizeof(file), IMAGES_DIR "/%s.squashfs", name);
+	snprintf(out, size, RUN_DIR "/images/%s", name);
 	if (is_mountpoint(out))
 		return 0;
 	if (access(file, R_OK) < 0)
@@ -338,15 +334,56 @@ static int image_dir(const struct svc *s, char *out, size_t size, struct ros_err
 	return 0;
 }
 
-/* The container's root: the image itself when read_only, else an overlay
- * with a fresh upper under RUN_DIR/ovl/NAME (tmpfs on /run). */
+/* The lower directories of the service's image, top first, ':'-joined for
+ * overlayfs: a directory as is, or the named image and the layers under it
+ * (each image names the one below in /.ros-lower, e.g. the shared `base`
+ * of rootfs/mkimages.sh). Returns the number of layers. */
+static int image_layers(const struct svc *s, char *out, size_t size, struct ros_err *e)
+{
+	if (s->d.image[0] == '/') {
+		snprintf(out, size, "%s", s->d.image);
+		return 1;
+	}
+	char name[SVC_NAME_MAX];
+	snprintf(name, sizeof(name), "%s", s->d.image);
+	size_t o = 0;
+	out[0] = '\0';
+	for (int n = 1;; n++) {
+		char dir[512];
+		int r = image_mount(s, name, dir, sizeof(dir), e);
+		if (r < 0)
+			return r;
+		int w = snprintf(out + o, size - o, "%s%s", o ? ":" : "", dir);
+		if (w < 0 || (size_t)w >= size - o)
+			return err_setx(e, ENAMETOOLONG, "service %s: image layers: path too long", s->name);
+		o += (size_t)w;
+		char marker[600], below[SVC_NAME_MAX] = "";
+		snprintf(marker, sizeof(marker), "%s/.ros-lower", dir);
+		FILE *f = fopen(marker, "re");
+		if (!f)
+			return n;
+		if (!fgets(below, sizeof(below), f))
+			below[0] = '\0';
+		fclose(f);
+		below[strcspn(below, "\r\n")] = '\0';
+		if (!below[0])
+			return n;
+		if (n >= 8)
+			return err_setx(e, ELOOP, "service %s: image %s: more than 8 layers", s->name, s->d.image);
+		snprintf(name, sizeof(name), "%s", below);
+	}
+}
+
+/* The container's root: an overlay of the image's layers with a fresh
+ * upper under RUN_DIR/ovl/NAME (tmpfs on /run); with read_only, no upper
+ * (a single-layer image is then used as it is). */
 static int make_rootfs(const struct svc *s, char *root, size_t size, struct ros_err *e)
 {
-	char lower[512], base[512], upper[600], work[600];
-	int r = image_dir(s, lower, sizeof(lower), e);
-	if (r < 0)
-		return r;
-	if (s->d.read_only) {
+	char lower[2048], base[512], upper[600], work[600];
+	int layers = image_layers(s, lower, sizeof(lower), e);
+	if (layers < 0)
+		return layers;
+	if (s->d.read_only && layers == 1) {
 		snprintf(root, size, "%s", lower);
 		return 0;
 	}
@@ -357,12 +394,16 @@ static int make_rootfs(const struct svc *s, char *root, size_t size, struct ros_
 	fs_remove_tree(base, NULL);
 	snprintf(upper, sizeof(upper), "%s/upper", base);
 	snprintf(work, sizeof(work), "%s/work", base);
+	int r;
 	if ((r = fs_mkdir_p(upper, 0755, e)) < 0 || (r = fs_mkdir_p(work, 0755, e)) < 0 ||
 	    (r = fs_mkdir_p(root, 0755, e)) < 0)
 		return r;
-	char opts[2048];
-	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
-	if (mount("overlay", root, "overlay", 0, opts) < 0)
+	char opts[4096];
+	if (s->d.read_only)
+		snprintf(opts, sizeof(opts), "lowerdir=%s", lower);
+	else
+		snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
+	if (mount("overlay", root, "overlay", s->d.read_only ? MS_RDONLY : 0, opts) < 0)
 		return err_set(e, errno, "service %s: overlay on %s", s->name, root);
 	return 0;
 }

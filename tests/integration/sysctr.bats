@@ -47,6 +47,29 @@ $(sh_svc ntp 'exec sleep 1000' '  labels: {ros.before: proxy}')"
 	rs service ps | grep -E '^setup +exited +- +- +0 +0 '
 }
 
+@test "named images are squashfs files mounted once and shared; a layer named in .ros-lower is stacked under" {
+	command -v mksquashfs >/dev/null || skip "no mksquashfs"
+	local t=$BATS_TEST_TMPDIR
+	mkdir -p "$t/base/bin" "$t/base"/{proc,sys,dev,tmp,etc,run,shared} "$t/top/etc"
+	cp "$(command -v busybox)" "$t/base/bin/busybox"
+	ln -s busybox "$t/base/bin/sh"
+	echo from-top >"$t/top/etc/marker"
+	echo base >"$t/top/.ros-lower"
+	mkdir -p "$ROOT/usr/share/ros/images"
+	mksquashfs "$t/base" "$ROOT/usr/share/ros/images/base.squashfs" -quiet -no-progress -all-root >/dev/null
+	mksquashfs "$t/top" "$ROOT/usr/share/ros/images/top.squashfs" -quiet -no-progress -all-root >/dev/null
+	services base.yml "$(printf 'one:\n  image: top\n  command: [sh, -c, "cat /etc/marker > /shared/one; exec sleep 1000"]\n  volumes: [/var/shared:/shared]\ntwo:\n  image: top\n  read_only: true\n  command: [sh, -c, "touch /etc/x 2>/dev/null || echo ro > /shared/two; exec sleep 1000"]\n  volumes: [/var/shared:/shared]\n')"
+	init_start "$BASE"
+	wait_until state_is two running
+	wait_until test -e "$(in_sys /var/shared/two)"
+	wait_until test -e "$(in_sys /var/shared/one)"
+	[ "$(cat "$(in_sys /var/shared/one)")" = from-top ]
+	[ "$(cat "$(in_sys /var/shared/two)")" = ro ]
+	# each image mounted once, whatever the number of services using it
+	[ "$(grep -c ' /run/sysctr/images/top ' "/proc/$INIT_PID/mountinfo")" = 1 ]
+	[ "$(grep -c ' /run/sysctr/images/base ' "/proc/$INIT_PID/mountinfo")" = 1 ]
+}
+
 @test "a service runs in its own namespaces with no capabilities but those it lists" {
 	services base.yml "$(sh_svc plain 'exec sleep 1000')
 $(sh_svc timed 'exec sleep 1000' '  cap_add: [SYS_TIME]

@@ -90,8 +90,9 @@ vm_wait_exit() {
 		sleep 0.2
 		t=$((t + 1))
 	done
-	VM_RC=0
-	wait "$VM_PID" || VM_RC=$?
+	local rc=0
+	wait "$VM_PID" || rc=$?
+	export VM_RC=$rc
 	VM_PID=
 }
 
@@ -159,7 +160,7 @@ vm_stop() {
 	fi
 	[ -n "${VM_DIR:-}" ] && rm -rf "$VM_DIR"
 	[ -n "${VM_CIDATA_DIR:-}" ] && rm -rf "$VM_CIDATA_DIR"
-	VM_CIDATA= VM_CIDATA_DIR=
+	VM_CIDATA='' VM_CIDATA_DIR=''
 	VM_DIR=
 }
 

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Builds every system service image (docs/images.md):
+#   rootfs/mkimages.sh BINDIR OUTDIR NAME...
+# Each image's tree is made by rootfs/mkimage.sh; then every file or link
+# that two or more trees hold with the same content at the same path (glibc,
+# busybox, OpenSSL, ...) moves to a shared lower layer, `base`, and each
+# image names it in /.ros-lower (sysctr stacks it under the image). The
+# result: OUTDIR/base.squashfs and OUTDIR/NAME.squashfs.
+set -euo pipefail
+bindir=$1 outdir=$2
+shift 2
+src=$(cd "$(dirname "$0")/.." && pwd)
+trees=$outdir/trees
+for n in "$@"; do
+	bash "$src/rootfs/mkimage.sh" "$n" "$bindir" "$trees"
+done
+rm -rf "$trees/base"
+mkdir -p "$trees/base"
+
+# every regular file and symlink: "path<TAB>identity<TAB>image"
+list=$(mktemp)
+trap 'rm -f "$list"' EXIT
+for n in "$@"; do
+	(cd "$trees/$n" && find . \( -type f -o -type l \) ! -name .ros-lower -print0 |
+		while IFS= read -r -d '' f; do
+			if [ -L "$f" ]; then
+				printf '%s\tL:%s\t%s\n' "$f" "$(readlink "$f")" "$n"
+			else
+				printf '%s\tF:%s:%s\t%s\n' "$f" "$(stat -c %a "$f")" "$(md5sum <"$f" | cut -c1-32)" "$n"
+			fi
+		done)
+done >"$list"
+# paths whose identity is the same in at least two images, and in every
+# image that has the path (a differing copy stays in its image and shadows)
+awk -F'\t' '{n[$1]++; id[$1 SUBSEP $2]++; ids[$1] = ids[$1] == "" ? $2 : (ids[$1] == $2 ? $2 : "*")}
+	END {for (p in n) if (n[p] >= 2 && ids[p] != "*") print p}' "$list" >"$list.shared"
+while IFS= read -r p; do
+	first=
+	for n in "$@"; do
+		[ -e "$trees/$n/$p" ] || [ -L "$trees/$n/$p" ] || continue
+		if [ -z "$first" ]; then
+			mkdir -p "$trees/base/$(dirname "$p")"
+			cp -a "$trees/$n/$p" "$trees/base/$p"
+			first=$n
+		fi
+		rm -f "$trees/$n/$p"
+	done
+done <"$list.shared"
+rm -f "$list.shared"
+for n in "$@"; do
+	echo base >"$trees/$n/.ros-lower"
+done
+
+squash() { # TREE OUT
+	rm -f "$2.tmp"
+	mksquashfs "$1" "$2.tmp" -comp zstd -noappend -quiet -no-progress -all-root >/dev/null
+	mv "$2.tmp" "$2"
+	echo "  IMAGE   $2 $(du -h "$2" | cut -f1)" >&2
+}
+squash "$trees/base" "$outdir/base.squashfs"
+for n in "$@"; do
+	squash "$trees/$n" "$outdir/$n.squashfs"
+done
