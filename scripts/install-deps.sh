@@ -15,7 +15,7 @@ build_pkgs=(
 )
 image_pkgs=(
 	qemu-system-x86 qemu-utils ovmf grub-pc-bin grub-efi-amd64-bin grub-common
-	isolinux syslinux-common syslinux-utils kmod socat
+	isolinux syslinux-common syslinux-utils kmod socat openssh-client
 )
 
 want=("${build_pkgs[@]}")

@@ -1,8 +1,17 @@
 # console: getty on the serial and VGA consoles (busybox getty and login),
-# sshd with host keys kept in the state dir, sudo, the ros CLI.
+# sshd with host keys kept in the state dir, sudo, the ros CLI, the docker
+# CLI (from docker.io; only /usr/bin/docker).
 PKGS=(openssh-server sudo)
 ROS_BINS=(ros)
 customize() {
+	# the docker CLI alone from Debian's docker.io (the engine is userctr)
+	local deb
+	deb=$(ls -t "$cache"/docker.io_*.deb 2>/dev/null | head -1 || true)
+	if [ -z "$deb" ]; then
+		(cd "$cache" && apt-get download -q -o APT::Sandbox::User=root docker.io >/dev/null)
+		deb=$(ls -t "$cache"/docker.io_*.deb | head -1)
+	fi
+	dpkg --fsys-tarfile "$deb" | tar -x -C "$tree" ./usr/bin/docker
 	mkdir -p "$tree/etc/ssh" "$tree/etc/sudoers.d" "$tree/home"
 	cat >"$tree/etc/ssh/sshd_config" <<'C'
 # ros: keys only unless ros.password is set (the console script appends

@@ -11,13 +11,17 @@ setup() {
 }
 teardown() { vm_stop; }
 
-# The cloud-config of the tests: hostname, a file, a command, the shell.
+# The cloud-config of the tests: hostname, an ssh key, a file, a command,
+# the shell.
 good_cloud_config() {
-	cat >"$CC" <<'C'
+	ssh-keygen -q -t ed25519 -N '' -C test@ros -f "$BATS_TEST_TMPDIR/key"
+	cat >"$CC" <<C
 #cloud-config
 hostname: ros-vm-test
 ssh_authorized_keys:
-  - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMo6uX3sLHJCjNT1GAkVsRv5hZV9PZ2+8d4QbWBq0Aox test@ros
+  - $(cat "$BATS_TEST_TMPDIR/key.pub")
+C
+	cat >>"$CC" <<'C'
 write_files:
   - path: /home/ros/from-cloud-config.txt
     content: "written by write_files\n"
@@ -74,6 +78,8 @@ check_system() {
 	vm_sh 'grep -q "^nameserver 10.0.2.3" /etc/resolv.conf'
 	# chronyd runs
 	vm_sh 'pidof chronyd'
+	# the docker CLI (Debian's docker.io) for the user engine
+	vm_sh 'docker --version' | grep -E '^Docker version 2'
 	# restarting a service
 	old=$(awk '$1 == "syslog" {print $3}' "$BATS_TEST_TMPDIR/ps")
 	vm_sh 'ros service restart syslog'
@@ -88,12 +94,26 @@ check_system() {
 	vm_sh 'ros os boot-time'
 }
 
-@test "BIOS boot with a cloud-config: every system service runs as a container and does its job; ros os poweroff" {
+@test "BIOS boot with a cloud-config: every system service runs as a container and does its job; ssh with the key; ros os poweroff" {
 	good_cloud_config
 	vm_cidata "$CC"
-	vm_boot bios
+	port=$(( 20000 + RANDOM % 20000 ))
+	VM_NET_OPTS=",hostfwd=tcp:127.0.0.1:$port-:22" vm_boot bios
 	vm_wait 'init: boot medium /dev/sr0'
 	check_system
+	# ssh as ros with the cloud-config's key; sudo without a password
+	ssh_ros() {
+		ssh -p "$port" -i "$BATS_TEST_TMPDIR/key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+			-o BatchMode=yes -o ConnectTimeout=20 ros@127.0.0.1 "$@"
+	}
+	for _ in $(seq 30); do ssh_ros true 2>/dev/null && break; sleep 1; done
+	[ "$(ssh_ros 'id -un')" = ros ]
+	ssh_ros 'id' | grep -E 'groups=.*\(sudo\).*\(docker\)|groups=.*\(docker\).*\(sudo\)'
+	[ "$(ssh_ros 'sudo -n id -u')" = 0 ]
+	# no password login for ros (ros.password unset)
+	run ssh -p "$port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
+		-o PubkeyAuthentication=no -o ConnectTimeout=20 ros@127.0.0.1 true
+	[ "$status" -ne 0 ]
 	# poweroff: QEMU exits 0 by itself
 	vm_sh 'ros os poweroff' 5 || true
 	vm_wait_exit
