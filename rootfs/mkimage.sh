@@ -111,6 +111,7 @@ ros:x:1100:
 nogroup:x:65534:
 G
 
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$tree/etc/hosts"
 customize
 ln -sfn ../run/resolvconf/resolv.conf "$tree/etc/resolv.conf" # written by the network service
 

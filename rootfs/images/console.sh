@@ -27,6 +27,17 @@ PrintMotd no
 Subsystem sftp /usr/lib/openssh/sftp-server
 C
 	printf '%%sudo ALL=(ALL:ALL) NOPASSWD: ALL\n' >"$tree/etc/sudoers.d/ros"
+	# the common PAM stacks Debian's pam-auth-update would write (sudo's
+	# /etc/pam.d/sudo includes them)
+	mkdir -p "$tree/etc/pam.d"
+	printf 'auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\nauth required pam_permit.so\n' \
+		>"$tree/etc/pam.d/common-auth"
+	printf 'account [success=1 new_authtok_reqd=done default=ignore] pam_unix.so\naccount requisite pam_deny.so\naccount required pam_permit.so\n' \
+		>"$tree/etc/pam.d/common-account"
+	printf 'password [success=1 default=ignore] pam_unix.so obscure yescrypt\npassword requisite pam_deny.so\npassword required pam_permit.so\n' \
+		>"$tree/etc/pam.d/common-password"
+	printf 'session [default=1] pam_permit.so\nsession requisite pam_deny.so\nsession required pam_permit.so\nsession required pam_unix.so\n' \
+		| tee "$tree/etc/pam.d/common-session" >"$tree/etc/pam.d/common-session-noninteractive"
 	chmod 0440 "$tree/etc/sudoers.d/ros"
 	printf 'root:*:1::::::\nros:*:1::::::\nsshd:*:1::::::\n_chrony:*:1::::::\nnobody:*:1::::::\n' >"$tree/etc/shadow"
 	chmod 0640 "$tree/etc/shadow"
