@@ -535,10 +535,14 @@ json_t *svc_spec(const struct svc_def *s, const char *rootfs, struct ros_err *e)
 	json_object_set_new(proc, "capabilities",
 	                    json_pack("{s:O, s:O, s:O, s:O, s:O}", "bounding", caps, "effective", caps, "permitted",
 	                              caps, "inheritable", caps, "ambient", caps));
-	json_decref(caps);
 	json_object_set_new(spec, "root", json_pack("{s:s, s:b}", "path", rootfs, "readonly", s->read_only));
 	json_object_set_new(spec, "hostname", json_string(s->name));
 	json_t *lx = json_object_get(spec, "linux");
+	/* the default seccomp profile, opened by the capabilities the service
+	 * holds; a privileged service has none (it is trusted by definition) */
+	if (!s->privileged)
+		json_object_set_new(lx, "seccomp", spec_default_seccomp(caps));
+	json_decref(caps);
 	json_t *ns = json_array();
 	static const char *const kinds[] = {"mount", "cgroup", "pid", "network", "ipc", "uts"};
 	const bool host[] = {false, false, s->pid_host, s->net_host, s->ipc_host, s->uts_host};

@@ -162,3 +162,6 @@ int spec_cap_from_name(const char *name);
 const char *spec_hook_kind_name(enum spec_hook_kind k);
 /* A default config.json like `runc spec` (rootless: user namespace + maps). */
 json_t *spec_default(bool rootless);
+/* linux.seccomp of ros's default profile (lib/ctr/seccomp-default.c) for a
+ * container with these bounding capabilities (a JSON array of CAP_ names). */
+json_t *spec_default_seccomp(const json_t *bounding_caps);

@@ -71,7 +71,7 @@ $(sh_svc ntp 'exec sleep 1000' '  labels: {ros.before: proxy}')"
 }
 
 @test "a service runs in its own namespaces with no capabilities but those it lists" {
-	services base.yml "$(sh_svc plain 'exec sleep 1000')
+	services base.yml "$(sh_svc plain 'busybox unshare -U true 2>/shared/unshare.err; echo $? >/shared/unshare.rc; exec sleep 1000')
 $(sh_svc timed 'exec sleep 1000' '  cap_add: [SYS_TIME]
   pids_limit: 50')
 vols:
@@ -101,6 +101,12 @@ borrower:
 	[ "$(readlink "$p"/ns/mnt)" != "$(readlink /proc/"$INIT_PID"/ns/mnt)" ]
 	grep -E '^CapEff:\s+0+$' "$p"/status
 	grep -E '^NoNewPrivs:\s+1$' "$p"/status
+	# the default seccomp profile: a filter is loaded, and creating a user
+	# namespace (no capability needed without it) fails with EPERM
+	grep -E '^Seccomp:\s+2$' "$p"/status
+	wait_until test -s "$(in_sys /var/shared/unshare.rc)"
+	[ "$(cat "$(in_sys /var/shared/unshare.rc)")" != 0 ]
+	grep -i 'not permitted' "$(in_sys /var/shared/unshare.err)"
 	tpid=$(rs service ps | awk '$1 == "timed" {print $3}')
 	grep -E '^CapEff:\s+0*2000000$' "$(in_sys /proc/"$tpid"/status)" # CAP_SYS_TIME = 25
 	[ "$(cat /sys/fs/cgroup/pids/sysctr/timed/pids.max)" = 50 ]
