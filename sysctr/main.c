@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <jansson.h>
-#include <libmount.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -32,6 +31,7 @@
 #include "config/config.h"
 #include "core/cleanup.h"
 #include "core/fs.h"
+#include "core/loop.h"
 #include "ctr/ctr.h"
 #include "graph.h"
 #include "logrotate.h"
@@ -319,18 +319,12 @@ static int image_mount(const struct svc *s, const char *name, char *out, size_t 
 	int r = fs_mkdir_p(out, 0755, e);
 	if (r < 0)
 		return r;
-	struct libmnt_context *cx = mnt_new_context();
-	if (!cx)
-		return err_setx(e, ENOMEM, "out of memory");
-	mnt_context_set_source(cx, file);
-	mnt_context_set_target(cx, out);
-	mnt_context_set_fstype(cx, "squashfs");
-	mnt_context_set_options(cx, "ro,loop");
-	r = mnt_context_mount(cx);
-	int rc = mnt_context_get_status(cx) == 1 ? 0 : -1;
-	mnt_free_context(cx);
-	if (r != 0 || rc < 0)
-		return err_setx(e, EIO, "service %s: mounting image %s failed", s->name, file);
+	char dev[64];
+	cleanup_close int lfd = loop_attach(file, dev, sizeof(dev), e);
+	if (lfd < 0)
+		return lfd;
+	if (mount(dev, out, "squashfs", MS_RDONLY | MS_NODEV, NULL) < 0)
+		return err_set(e, errno, "service %s: mount image %s (%s) on %s", s->name, file, dev, out);
 	return 0;
 }
 
@@ -881,6 +875,11 @@ int main(int argc, char **argv)
 		epoll_ctl(epfd, EPOLL_CTL_ADD, lsock, &ev);
 	}
 	int64_t t0 = now_ms();
+	/* jansson seeds its hash tables from /dev/urandom on first use; early in
+	 * a boot that read makes the kernel run its jitter-entropy dance before
+	 * the CRNG is ready (a second under TCG). sysctr's JSON (its own state
+	 * files, root-only socket requests) needs no unpredictable seed. */
+	json_object_seed((size_t)t0 ^ ((size_t)getpid() << 20));
 	load_services();
 	adopt();
 	schedule();
