@@ -15,12 +15,31 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bpfdev.h"
 #include "core/cleanup.h"
 #include "core/fs.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
+
+/* What every container may use besides its rules, as runc allows it: mknod
+ * of any device, null, zero, full, random, urandom, tty, console, ptmx,
+ * the pty slaves and /dev/net/tun. */
+static const struct bpfdev_rule default_devices[] = {
+        {true, 'c', BPFDEV_ANY, BPFDEV_ANY, BPF_DEVCG_ACC_MKNOD},
+        {true, 'b', BPFDEV_ANY, BPFDEV_ANY, BPF_DEVCG_ACC_MKNOD},
+        {true, 'c', 1, 3, BPFDEV_ACC_ALL},
+        {true, 'c', 1, 5, BPFDEV_ACC_ALL},
+        {true, 'c', 1, 7, BPFDEV_ACC_ALL},
+        {true, 'c', 1, 8, BPFDEV_ACC_ALL},
+        {true, 'c', 1, 9, BPFDEV_ACC_ALL},
+        {true, 'c', 5, 0, BPFDEV_ACC_ALL},
+        {true, 'c', 5, 1, BPFDEV_ACC_ALL},
+        {true, 'c', 5, 2, BPFDEV_ACC_ALL},
+        {true, 'c', 136, BPFDEV_ANY, BPFDEV_ACC_ALL},
+        {true, 'c', 10, 200, BPFDEV_ACC_ALL},
+};
 
 /* The v1 hierarchies a container joins (those that exist are used). */
 static const char *const v1_controllers[] = {"memory",   "pids",       "cpu",     "cpuacct", "cpuset",
@@ -148,6 +167,18 @@ static int apply_v1_memory(const char *d, const struct spec_resources *r, struct
 	return 0;
 }
 
+/* A rule as devices.allow takes it: "c 136:* rwm" */
+static void v1_device_rule(const struct bpfdev_rule *r, char *out, size_t size)
+{
+	char maj[24] = "*", min[24] = "*";
+	if (r->major != BPFDEV_ANY)
+		snprintf(maj, sizeof(maj), "%lld", (long long)r->major);
+	if (r->minor != BPFDEV_ANY)
+		snprintf(min, sizeof(min), "%lld", (long long)r->minor);
+	snprintf(out, size, "%c %s:%s %s%s%s", r->type, maj, min, r->access & BPF_DEVCG_ACC_READ ? "r" : "",
+	         r->access & BPF_DEVCG_ACC_WRITE ? "w" : "", r->access & BPF_DEVCG_ACC_MKNOD ? "m" : "");
+}
+
 static int apply_v1(const char *root, const char *path, const struct spec_resources *r, struct ros_err *e)
 {
 	char d[PATH_MAX];
@@ -211,18 +242,17 @@ static int apply_v1(const char *root, const char *path, const struct spec_resour
 			return x;
 	}
 	if (r->devices && json_array_size(r->devices)) {
-		/* what every container needs, as runc allows it */
-		static const char *const always[] = {"c *:* m",	 "b *:* m",  "c 1:3 rwm",  "c 1:5 rwm",   "c 1:7 rwm",
-						     "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm",
-						     "c 136:* rwm", "c 10:200 rwm"};
-		for (size_t k = 0; k < sizeof(always) / sizeof(always[0]); k++)
-			if ((x = write_at(d, "devices.allow", always[k], e)) < 0)
+		for (size_t k = 0; k < ARRAY_SIZE(default_devices); k++) {
+			char rule[96];
+			v1_device_rule(&default_devices[k], rule, sizeof(rule));
+			if ((x = write_at(d, "devices.allow", rule, e)) < 0)
 				return x;
+		}
 		for (size_t k = 0; k < r->n_extra_devices; k++) {
 			const struct spec_device *sd = &r->extra_devices[k];
 			char rule[96];
-			snprintf(rule, sizeof(rule), "%c %lld:%lld rwm", sd->type == 'b' ? 'b' : 'c', (long long)sd->major,
-				 (long long)sd->minor);
+			snprintf(rule, sizeof(rule), "%c %lld:%lld rwm", sd->type == 'b' ? 'b' : 'c',
+			         (long long)sd->major, (long long)sd->minor);
 			if (sd->type != 'p' && (x = write_at(d, "devices.allow", rule, e)) < 0)
 				return x;
 		}
@@ -243,11 +273,67 @@ static int apply_v1(const char *root, const char *path, const struct spec_resour
 	return 0;
 }
 
+/* linux.resources.devices, then default_devices and linux.devices, as v1
+ * writes them: on v2 one BPF program that lets the last matching rule
+ * decide.  Type "a" is every device and every access, as in v1. */
+static int v2_device_rules(const struct spec_resources *r, struct bpfdev_rule **out, size_t *n, struct ros_err *e)
+{
+	size_t n_rules = json_array_size(r->devices);
+	*out = NULL;
+	*n = 0;
+	if (!n_rules)
+		return 0;
+	cleanup_free struct bpfdev_rule *rules =
+	        calloc(n_rules + ARRAY_SIZE(default_devices) + r->n_extra_devices, sizeof(*rules));
+	if (!rules)
+		return err_set(e, ENOMEM, "linux.resources.devices");
+	size_t k = 0, i;
+	json_t *dev;
+	json_array_foreach(r->devices, i, dev)
+	{
+		const char *type = json_string_value(json_object_get(dev, "type"));
+		json_t *ma = json_object_get(dev, "major"), *mi = json_object_get(dev, "minor");
+		struct bpfdev_rule *b = &rules[k++];
+		b->allow = json_is_true(json_object_get(dev, "allow"));
+		b->type = type && *type ? type[0] : 'a';
+		b->major = b->minor = BPFDEV_ANY;
+		b->access = BPFDEV_ACC_ALL;
+		if (b->type == 'a')
+			continue;
+		if (json_is_integer(ma) && json_integer_value(ma) >= 0)
+			b->major = json_integer_value(ma);
+		if (json_is_integer(mi) && json_integer_value(mi) >= 0)
+			b->minor = json_integer_value(mi);
+		if (b->major > INT32_MAX || b->minor > INT32_MAX)
+			return err_setx(e, ERANGE, "linux.resources.devices[%zu]: major or minor out of range", i);
+		if (bpfdev_access(json_string_value(json_object_get(dev, "access")), &b->access) < 0)
+			return err_setx(e, EINVAL, "linux.resources.devices[%zu].access: expected letters of rwm", i);
+	}
+	for (size_t j = 0; j < ARRAY_SIZE(default_devices); j++)
+		rules[k++] = default_devices[j];
+	for (size_t j = 0; j < r->n_extra_devices; j++) {
+		const struct spec_device *sd = &r->extra_devices[j];
+		if (sd->type == 'p')
+			continue;
+		if (sd->major < 0 || sd->major > INT32_MAX || sd->minor < 0 || sd->minor > INT32_MAX)
+			return err_setx(e, ERANGE, "linux.devices[%zu]: major or minor out of range", j);
+		rules[k++] =
+		        (struct bpfdev_rule){true, sd->type == 'b' ? 'b' : 'c', sd->major, sd->minor, BPFDEV_ACC_ALL};
+	}
+	*out = TAKE_PTR(rules);
+	*n = k;
+	return 0;
+}
+
 static int apply_v2(const char *root, const char *path, const struct spec_resources *r, struct ros_err *e)
 {
 	char d[PATH_MAX];
 	snprintf(d, sizeof(d), "%s%s", root, path);
 	int x;
+	cleanup_free struct bpfdev_rule *devices = NULL;
+	size_t n_devices = 0;
+	if ((x = v2_device_rules(r, &devices, &n_devices, e)) < 0)
+		return x;
 	/* refused before anything is written, so a refusal changes nothing */
 	if (r->cpu_rt_period || r->cpu_rt_runtime)
 		return err_setx(e, ENOTSUP,
@@ -314,8 +400,13 @@ static int apply_v2(const char *root, const char *path, const struct spec_resour
 		if ((x = write_at(d, k, json_string_value(v), e)) < 0)
 			return x;
 	}
-	/* Device rules need an eBPF program on v2; the default /dev set and
-	 * the absence of CAP_MKNOD keep containers to their own devices. */
+	if (n_devices && (x = bpfdev_apply(d, devices, n_devices, e)) < 0) {
+		/* an unprivileged runtime cannot load it (as runc and crun, go on) */
+		if (x == -EPERM && geteuid() != 0)
+			return 0;
+		err_prefix(e, "linux.resources.devices");
+		return x;
+	}
 	return 0;
 }
 
