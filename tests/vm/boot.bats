@@ -57,9 +57,16 @@ check_system() {
 		[ "$(vm_sh "readlink /proc/$pid/ns/mnt")" != "$host_mnt" ]
 		if [ "$s" != console ]; then [ "$(vm_sh "readlink /proc/$pid/ns/pid")" != "$host_pid" ]; fi
 	done
-	# least privilege: syslog and ntpd run with no or one capability
+	# cgroup v2 here: each service in its own cgroup under /sysctr, with
+	# a BPF device program attached (the device rules on v2)
+	pid=$(awk '$1 == "syslog" {print $3}' "$BATS_TEST_TMPDIR/ps")
+	[ "$(vm_sh "cat /proc/$pid/cgroup")" = "0::/sysctr/syslog" ]
+	vm_sh 'test "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs'
+	# least privilege: syslog and ntpd run with no or one capability, and
+	# the default seccomp filter
 	pid=$(awk '$1 == "syslog" {print $3}' "$BATS_TEST_TMPDIR/ps")
 	vm_sh "grep -E '^CapEff:\s+0+$' /proc/$pid/status"
+	vm_sh "grep -E '^Seccomp:\s+2$' /proc/$pid/status"
 	pid=$(awk '$1 == "ntpd" {print $3}' "$BATS_TEST_TMPDIR/ps")
 	vm_sh "grep -E '^CapEff:\s+0*2000000$' /proc/$pid/status"
 	# cloud-config applied: hostname, write_files, runcmd, ssh key
