@@ -1,6 +1,7 @@
 #!/bin/bash
 # bench/runtime.sh [N]: start-to-exit time of `RUNTIME run` on /bin/true for
-# roci, crun and runc, side by side, on the same busybox bundle, each inside
+# roci, crun and runc, side by side (median of N single runs, and the total
+# of 100 sequential runs), on the same busybox bundle, each inside
 # the same private mount namespace with the cgroup2 mount detached (crun
 # refuses the v1 hybrid otherwise).  Prints the median and the ratio to crun,
 # and the peak RSS of the runtime process.
@@ -10,7 +11,7 @@ N=${1:-30}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 ROS_BUILD=${ROS_BUILD:-$SRC/build}
 export ROS_BUILD
-# shellcheck source=../tests/lib/ctr.bash
+# shellcheck source=tests/lib/ctr.bash
 source "$SRC/tests/lib/ctr.bash"
 BUNDLE=$(mktemp -d)
 trap 'rm -rf "$BUNDLE"' EXIT
@@ -29,6 +30,13 @@ inner() {
 		t1=$(date +%s%N)
 		echo $(((t1 - t0) / 1000))
 	done
+	# 100 sequential runs, total wall time (ms)
+	t0=$(date +%s%N)
+	for ((i = 0; i < 100; i++)); do
+		"$rt" --root "$st" run --bundle "$b" "s$$-$i" >/dev/null
+	done
+	t1=$(date +%s%N)
+	echo "seq100 $(((t1 - t0) / 1000000))"
 	# peak RSS (KiB) of one run
 	/usr/bin/time -f 'rss %M' "$rt" --root "$st" run --bundle "$b" "b$$-rss" 2>&1 >/dev/null | grep '^rss'
 	rm -rf "$st"
@@ -37,18 +45,20 @@ export -f inner
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print int((a[NR/2]+a[NR/2+1])/2)}'; }
 
-declare -A med rss
+declare -A med rss seq
 for rt in "$ROS_BUILD/bin/roci" "$(command -v crun || true)" "$(command -v runc || true)"; do
-	[ -n "$rt" ] && [ -x "$rt" ] || continue
+	if [ -z "$rt" ] || [ ! -x "$rt" ]; then continue; fi
 	name=$(basename "$rt")
 	out=$(unshare -m bash -c "inner '$rt' $N '$BUNDLE'")
-	med[$name]=$(grep -v '^rss' <<<"$out" | median)
+	med[$name]=$(grep -v '^rss\|^seq100' <<<"$out" | median)
+	seq[$name]=$(awk '/^seq100/ {print $2}' <<<"$out")
 	rss[$name]=$(awk '/^rss/ {print $2}' <<<"$out")
 done
-printf '%-6s %12s %10s %12s\n' runtime median_ms vs_crun peak_rss_KiB
+printf '%-6s %12s %10s %14s %12s\n' runtime median_ms vs_crun 100_seq_ms peak_rss_KiB
 for name in roci crun runc; do
 	[ -n "${med[$name]:-}" ] || continue
 	ratio=-
 	[ -n "${med[crun]:-}" ] && ratio=$(awk -v a="${med[$name]}" -v b="${med[crun]}" 'BEGIN {printf "%.2f", a / b}')
-	printf '%-6s %12.2f %10s %12s\n' "$name" "$(awk -v u="${med[$name]}" 'BEGIN {print u / 1000}')" "$ratio" "${rss[$name]}"
+	printf '%-6s %12.2f %10s %14s %12s\n' "$name" "$(awk -v u="${med[$name]}" 'BEGIN {print u / 1000}')" "$ratio" \
+		"${seq[$name]}" "${rss[$name]}"
 done

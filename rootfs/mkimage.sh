@@ -25,7 +25,7 @@ SKIP=" adduser cdebconf debconf dpkg install-info perl perl-base perl-modules-5.
  libgdbm6 libgdbm-compat4 readline-common libreadline8 libsemanage2 libsemanage-common libsepol2
  libelogind0 procps libproc2-0 passwd debianutils gcc-12-base "
 
-SKIP=" $(echo $SKIP) " # one line, single spaces
+SKIP=" $(echo "$SKIP" | tr -s " \n" "  ") " # one line, single spaces
 PKGS=() ROS_BINS=()
 customize() { :; }
 # shellcheck source=/dev/null
@@ -56,7 +56,7 @@ if [ ${#PKGS[@]} -gt 0 ]; then
 		}
 	fi
 	for p in "${all[@]}"; do
-		deb=$(ls -t "$cache/${p}_"*.deb | head -1)
+		deb=$(find "$cache" -maxdepth 1 -name "${p}_*.deb" -printf "%T@ %p\n" | sort -rn | head -1 | cut -d" " -f2-)
 		dpkg -x "$deb" "$tree"
 	done
 fi

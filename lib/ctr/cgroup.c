@@ -556,7 +556,9 @@ int cgroup_pids(const char *root, const char *path, pid_t **pids, size_t *n, str
 		return r;
 	size_t cap = 16, k = 0;
 	pid_t *out = malloc(cap * sizeof(pid_t));
-	for (char *p = s, *line; out && (line = strsep(&p, "\n"));) {
+	if (!out)
+		return err_set(e, ENOMEM, "pids");
+	for (char *p = s, *line; (line = strsep(&p, "\n"));) {
 		if (!*line)
 			continue;
 		if (k == cap) {
@@ -569,8 +571,6 @@ int cgroup_pids(const char *root, const char *path, pid_t **pids, size_t *n, str
 		}
 		out[k++] = (pid_t)atoi(line);
 	}
-	if (!out)
-		return err_set(e, ENOMEM, "pids");
 	*pids = out;
 	*n = k;
 	return 0;

@@ -579,7 +579,7 @@ static int parse_seccomp(struct spec *s, json_t *sc, struct ros_err *e)
 		const char *n = !strncmp(a, "SCMP_ARCH_", 10) ? a + 10 : a;
 		char lower[64];
 		size_t k = 0;
-		for (; n[k] && k < sizeof(lower) - 1; k++)
+		for (; k < sizeof(lower) - 1 && n[k]; k++)
 			lower[k] = (char)(n[k] >= 'A' && n[k] <= 'Z' ? n[k] + 32 : n[k]);
 		lower[k] = '\0';
 		if (!strcmp(lower, "x86_64"))

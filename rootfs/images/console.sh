@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2154,SC2012 # a recipe sourced by rootfs/mkimage.sh (tree, src, cache are its)
 # console: getty on the serial and VGA consoles (busybox getty and login),
 # sshd with host keys kept in the state dir, sudo, the ros CLI, the docker
 # CLI (from docker.io; only /usr/bin/docker).

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2154,SC2012 # a recipe sourced by rootfs/mkimage.sh (tree, src, cache are its)
 # udev: systemd-udevd and udevadm with their rules; cold-plug then hot-plug.
 PKGS=(udev kmod)
 customize() {

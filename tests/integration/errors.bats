@@ -121,3 +121,12 @@ leftovers() {
 	[ "$status" -ne 0 ]
 	leftovers
 }
+
+@test "--log FILE gets the error, as a JSON line with --log-format json (what containerd and podman read)" {
+	run roci --log "$STATE/json.log" --log-format json state nosuch
+	[ "$status" -ne 0 ]
+	jq -e '.level == "error" and (.msg | contains("nosuch")) and (.time | test("^[0-9]{4}-"))' "$STATE/json.log"
+	run roci --log "$STATE/text.log" state nosuch
+	[ "$status" -ne 0 ]
+	grep -E '^roci: error: container "nosuch" does not exist$' "$STATE/text.log"
+}
