@@ -30,6 +30,13 @@ runcmd:
   - "echo runcmd-ran > /home/ros/runcmd.txt"
 ros:
   autologin: ttyS1
+  services:
+    limited:
+      image: syslog
+      command: [sleep, "1000"]
+      mem_limit: 64m
+      pids_limit: 20
+      cpu_shares: 512
 C
 }
 
@@ -61,6 +68,13 @@ check_system() {
 	pid=$(awk '$1 == "syslog" {print $3}' "$BATS_TEST_TMPDIR/ps")
 	[ "$(vm_sh "cat /proc/$pid/cgroup")" = "0::/sysctr/syslog" ]
 	[ "$(vm_sh "awk '\$2 == \"/sys/fs/cgroup\" {print \$3}' /proc/mounts")" = cgroup2 ]
+	# a service from the cloud-config (sysctr re-read the definitions after
+	# cloud-init): its limits through lib/ctr's cgroup v2 path
+	for _ in $(seq 30); do vm_sh 'ros service ps' | grep -qE '^limited +running' && break; sleep 1; done
+	[ "$(vm_sh 'cat /sys/fs/cgroup/sysctr/limited/memory.max')" = 67108864 ]
+	[ "$(vm_sh 'cat /sys/fs/cgroup/sysctr/limited/pids.max')" = 20 ]
+	vm_sh 'cat /sys/fs/cgroup/sysctr/limited/cpu.weight'
+	[ "$(vm_sh 'cat /sys/fs/cgroup/sysctr/limited/cpu.weight')" != 100 ]
 	# least privilege: syslog and ntpd run with no or one capability, and
 	# the default seccomp filter
 	pid=$(awk '$1 == "syslog" {print $3}' "$BATS_TEST_TMPDIR/ps")
