@@ -6,35 +6,27 @@ load ../lib/ctr
 setup() { ctr_setup; }
 teardown() { ctr_teardown; }
 
-
-@test "terminal: the pty master is sent to the console socket" {
+@test "terminal: the pty master is sent to the console socket and the process runs on the pty" {
 	sock="$BUNDLE/console.sock"
-	python3 - "$sock" >"$BUNDLE/console.out" 2>&1 <<'PY' &
-import socket, sys, array, os
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1]); s.listen(1)
-c, _ = s.accept()
-fds = array.array("i")
-msg, anc, flags, addr = c.recvmsg(16, socket.CMSG_LEN(4))
-for level, typ, data in anc:
-    fds.frombytes(data[:4])
-m = fds[0]
-out = b""
-while True:
-    try:
-        d = os.read(m, 1024)
-    except OSError:
-        break
-    if not d:
-        break
-    out += d
-print(out.decode(errors="replace"))
-PY
-	for _ in $(seq 30); do [ -S "$sock" ] && break; sleep 0.1; done
+	console_receiver "$sock" "$BUNDLE/console.out"
 	set_config '.process.terminal = true'
-	set_args sh -c 'tty; echo via-pty'
+	set_args sh -c 'tty; test -t 0 && test -t 1 && test -t 2 && echo all-three-ttys; echo via-pty'
 	roci create --bundle "$BUNDLE" --console-socket "$sock" "$ID"
 	roci start "$ID"
 	wait
+	cat "$BUNDLE/console.out"
 	grep -q '/dev/pts/0' "$BUNDLE/console.out"
+	grep -q all-three-ttys "$BUNDLE/console.out"
 	grep -q via-pty "$BUNDLE/console.out"
+}
+
+@test "terminal: what is written to the master reaches the process as its input" {
+	sock="$BUNDLE/console.sock"
+	console_receiver "$sock" "$BUNDLE/console.out" $'typed-line\n'
+	set_config '.process.terminal = true'
+	set_args sh -c 'read -r l; echo "got:$l"'
+	roci create --bundle "$BUNDLE" --console-socket "$sock" "$ID"
+	roci start "$ID"
+	wait
+	grep -q 'got:typed-line' "$BUNDLE/console.out"
 }
