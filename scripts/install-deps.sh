@@ -9,7 +9,7 @@ build_pkgs=(
 	libseccomp-dev libcap-dev libjansson-dev libyaml-dev libmount-dev libblkid-dev
 	libnl-3-dev libnl-route-3-dev libcurl4-openssl-dev libarchive-dev libssl-dev
 	libmicrohttpd-dev zlib1g-dev
-	bats cppcheck clang-format shellcheck busybox-static jq
+	bats cppcheck clang-format shellcheck busybox-static jq python3
 	xorriso mtools dosfstools e2fsprogs squashfs-tools cpio zstd
 	crun runc podman uidmap fuse-overlayfs slirp4netns iproute2 util-linux
 )
