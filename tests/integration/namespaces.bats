@@ -27,12 +27,15 @@ teardown() { ctr_teardown; }
 
 
 @test "a namespace joined by path is shared" {
-	unshare --net --fork sleep 100 &
+	# not holding bats' fds, so the test does not wait for the sleep
+	unshare --net --fork sleep 100 >/dev/null 2>&1 3>&- &
+	u=$!
 	sleep 0.3
-	holder=$(pgrep -P $! sleep || echo $!)
+	holder=$(pgrep -P "$u" sleep || echo "$u")
 	set_config ".linux.namespaces |= map(if .type == \"network\" then .path = \"/proc/$holder/ns/net\" else . end)"
 	set_args readlink /proc/self/ns/net
 	run roci run --bundle "$BUNDLE" "$ID"
-	kill %1 2>/dev/null || true
-	[ "$output" = "$(readlink /proc/$holder/ns/net)" ]
+	ns=$(readlink /proc/"$holder"/ns/net)
+	kill "$holder" "$u" 2>/dev/null || true
+	[ "$output" = "$ns" ]
 }
