@@ -424,12 +424,13 @@ int ctr_state_get(const char *state_root, const char *id, struct ctr_state *st, 
 	         json_string_value(json_object_get(j, "cgroup_path")) ?: "");
 	st->annotations = json_incref(json_object_get(j, "annotations"));
 	const char *saved = json_string_value(json_object_get(j, "status"));
-	json_decref(j);
+	bool was_creating = saved && !strcmp(saved, "creating");
+	json_decref(j); /* saved points into j: not used past here */
 
 	bool alive = st->pid > 0 && ctr_pid_start_time(st->pid) == st->start_time && st->start_time;
 	snprintf(p, sizeof(p), "%s/exec.fifo", dir);
 	if (!alive) {
-		st->status = (saved && !strcmp(saved, "creating")) ? CTR_CREATING : CTR_STOPPED;
+		st->status = was_creating ? CTR_CREATING : CTR_STOPPED;
 		if (st->status == CTR_STOPPED)
 			st->pid = 0;
 	} else if (access(p, F_OK) == 0) {
