@@ -4,8 +4,11 @@
  * in cmd-<name>.c as `int cmd_<name>(int argc, char **argv)` (argv[0] is
  * the subcommand) and is listed in the table below.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cmd.h"
 
@@ -25,6 +28,11 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	/* As sysctr: no /dev/urandom read for jansson's hash seed, which early in
+	 * a boot (`ros cloud-init`) makes the kernel gather jitter entropy first. */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	json_object_seed((size_t)ts.tv_nsec ^ ((size_t)getpid() << 20));
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--root") && i + 1 < argc) {
