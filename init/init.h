@@ -47,6 +47,8 @@ int mounts_early(struct ros_err *e);
 int mounts_cgroups(bool v1, struct ros_err *e);
 /* finit_module every line of list; returns the number of failures. */
 int modules_load(const char *list);
+/* Loads the list's modules in a child process while init goes on. */
+void modules_load_late(const char *list);
 void console_ensure(void);
 /* Unmounts everything but / in reverse order (lazy fallback). */
 void mounts_teardown(void);

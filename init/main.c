@@ -399,6 +399,8 @@ static int boot(long pid_outside, struct ros_err *e)
 	int failed = modules_load("/etc/ros/modules.boot");
 	if (failed)
 		log_warn("%d boot module(s) failed to load", failed);
+	/* what only services need later (bridge, netfilter, ...) loads meanwhile */
+	modules_load_late("/etc/ros/modules.late");
 	timeline_add("modules", monotonic_ms());
 
 	r = root_setup(&init.cmdline, e);

@@ -108,7 +108,10 @@ int mounts_cgroups(bool v1, struct ros_err *e)
 	return mount_cgroups_v1(e);
 }
 
-int modules_load(const char *list)
+/* Calls fn for each module of the list (paths relative to
+ * /lib/modules/RELEASE), opened read-only; returns the failures to open. */
+static int modules_each(const char *list,
+                        void (*fn)(const char *list, unsigned lineno, const char *path, int fd, void *data), void *data)
 {
 	cleanup_free char *text = NULL;
 	struct ros_err e = {0};
@@ -135,15 +138,89 @@ int modules_load(const char *list)
 			snprintf(path, sizeof(path), "%s", name);
 		else
 			snprintf(path, sizeof(path), "/lib/modules/%s/%s", u.release, name);
-		cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || syscall(SYS_finit_module, fd, "", 0) < 0) {
-			if (errno == EEXIST || errno == ENODEV) /* loaded / no such hardware */
-				continue;
-			log_warn("%s:%u: load module %s: %s", list, lineno, path, strerror(errno));
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			log_warn("%s:%u: open module %s: %s", list, lineno, path, strerror(errno));
 			failures++;
+			continue;
 		}
+		fn(list, lineno, path, fd, data);
 	}
 	return failures;
+}
+
+static int module_insert(const char *list, unsigned lineno, const char *path, int fd)
+{
+	int r = (int)syscall(SYS_finit_module, fd, "", 0);
+	int saved = errno;
+	close(fd);
+	if (r == 0 || saved == EEXIST || saved == ENODEV) /* loaded / no such hardware */
+		return 0;
+	log_warn("%s:%u: load module %s: %s", list, lineno, path, strerror(saved));
+	return -1;
+}
+
+static void load_now(const char *list, unsigned lineno, const char *path, int fd, void *data)
+{
+	if (module_insert(list, lineno, path, fd) < 0)
+		++*(int *)data;
+}
+
+int modules_load(const char *list)
+{
+	int load_failures = 0;
+	int open_failures = modules_each(list, load_now, &load_failures);
+	return open_failures + load_failures;
+}
+
+struct late_module {
+	unsigned lineno;
+	char path[256];
+	int fd;
+};
+struct late_list {
+	struct late_module m[256];
+	size_t n;
+};
+
+static void collect(const char *list, unsigned lineno, const char *path, int fd, void *data)
+{
+	struct late_list *l = data;
+	if (l->n == sizeof(l->m) / sizeof(l->m[0])) {
+		log_warn("%s:%u: more than %zu late modules; %s skipped", list, lineno, l->n, path);
+		close(fd);
+		return;
+	}
+	l->m[l->n].lineno = lineno;
+	snprintf(l->m[l->n].path, sizeof(l->m[l->n].path), "%s", path);
+	l->m[l->n++].fd = fd;
+}
+
+void modules_load_late(const char *list)
+{
+	/* every file is opened now, while the initramfs is still there; a
+	 * child loads them while init goes on (switch_root, sysctr) and exits;
+	 * init reaps it like any orphan */
+	static struct late_list l;
+	l.n = 0;
+	modules_each(list, collect, &l);
+	if (!l.n)
+		return;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int failures = 0;
+		for (size_t i = 0; i < l.n; i++)
+			failures += module_insert(list, l.m[i].lineno, l.m[i].path, l.m[i].fd) < 0;
+		_exit(failures ? 1 : 0);
+	}
+	if (pid < 0) {
+		log_warn("fork for the late modules: %s; loading them now", strerror(errno));
+		for (size_t i = 0; i < l.n; i++)
+			module_insert(list, l.m[i].lineno, l.m[i].path, l.m[i].fd);
+		return;
+	}
+	for (size_t i = 0; i < l.n; i++)
+		close(l.m[i].fd);
 }
 
 void console_ensure(void)

@@ -36,30 +36,37 @@ if [ ! -f "$unpacked/.done" ]; then
 	touch "$unpacked/.done"
 fi
 # The modules ros needs; missing names (built in, or absent in this flavour)
-# are skipped.
-wanted=(
+# are skipped. init loads the boot set before it sets up the root (media,
+# root, state disk, NICs) and the late set in the background while sysctr
+# starts (what only services need: bridges, veth, netfilter, vfat).
+boot_wanted=(
 	virtio_pci virtio_blk virtio_net virtio_scsi virtio_console virtio_mmio virtio_rng
 	sd_mod sr_mod cdrom isofs ata_piix ata_generic ahci
-	overlay squashfs loop veth bridge br_netfilter tun macvlan vxlan
+	overlay squashfs loop ext4 e1000 e1000e
+)
+late_wanted=(
+	veth bridge br_netfilter tun macvlan vxlan
 	nf_tables nft_nat nft_masq nft_chain_nat nft_compat nft_ct nft_reject_inet nft_fib_inet
 	ip_tables iptable_nat iptable_filter xt_MASQUERADE xt_conntrack xt_addrtype
 	ip6_tables ip6table_nat ip6table_filter
-	ext4 vfat nls_cp437 nls_iso8859_1 nls_utf8 e1000 e1000e
+	vfat nls_cp437 nls_iso8859_1 nls_utf8
 )
 rm -rf "$out/modroot" && mkdir -p "$out/modroot/lib/modules/$kver"
 mdir=$unpacked/lib/modules/$kver
-: >"$out/modules.boot.tmp"
-for m in "${wanted[@]}"; do
-	modprobe -d "$unpacked" -S "$kver" --show-depends "$m" 2>/dev/null | awk '$1=="insmod"{print $2}' >>"$out/modules.boot.tmp" || true
-done
-awk '!seen[$0]++' "$out/modules.boot.tmp" | sed "s|^$unpacked/lib/modules/$kver/||; s|^/lib/modules/$kver/||" >"$out/modules.boot"
-rm -f "$out/modules.boot.tmp"
-while read -r rel; do
+closure() { # MODULE...: their dependency-ordered .ko paths, relative
+	for m in "$@"; do
+		modprobe -d "$unpacked" -S "$kver" --show-depends "$m" 2>/dev/null | awk '$1=="insmod"{print $2}' || true
+	done | sed "s|^$unpacked/lib/modules/$kver/||; s|^/lib/modules/$kver/||"
+}
+closure "${boot_wanted[@]}" | awk '!seen[$0]++' >"$out/modules.boot"
+# a module already in the boot set is not loaded twice
+closure "${late_wanted[@]}" | awk 'NR == FNR {seen[$0]; next} !seen[$0]++' "$out/modules.boot" - >"$out/modules.late"
+cat "$out/modules.boot" "$out/modules.late" | while read -r rel; do
 	mkdir -p "$out/modroot/lib/modules/$kver/$(dirname "$rel")"
 	cp "$mdir/$rel" "$out/modroot/lib/modules/$kver/$rel"
-done <"$out/modules.boot"
+done
 cp "$mdir"/modules.order "$mdir"/modules.builtin* "$out/modroot/lib/modules/$kver/"
 depmod -b "$out/modroot" "$kver"
 cp "$unpacked/boot/vmlinuz-$kver" "$out/vmlinuz"
 echo "$kver" >"$out/kver"
-echo "  KERNEL  $kver: $(wc -l <"$out/modules.boot") modules, vmlinuz $(du -h "$out/vmlinuz" | cut -f1)" >&2
+echo "  KERNEL  $kver: $(wc -l <"$out/modules.boot") boot + $(wc -l <"$out/modules.late") late modules, vmlinuz $(du -h "$out/vmlinuz" | cut -f1)" >&2
