@@ -6,7 +6,9 @@
 # fetched with `apt-get download` together with its Depends closure, minus
 # the packages only their maintainer scripts need, then unpacked with
 # dpkg -x), ROS_BINS (ros programs from BINDIR, copied with the shared
-# libraries they link), and may define customize() (runs with $tree set).
+# libraries they link), KEEP_LIBS (sonames kept though no ELF file links
+# them: what a program dlopen()s), and may define customize() (runs with
+# $tree set).
 # Every image carries busybox-static for /bin/sh. The build fails when an
 # ELF file in the image needs a library the image does not hold.
 set -euo pipefail
@@ -26,7 +28,7 @@ SKIP=" adduser cdebconf debconf dpkg install-info perl perl-base perl-modules-5.
  libelogind0 procps libproc2-0 passwd debianutils gcc-12-base "
 
 SKIP=" $(echo "$SKIP" | tr -s " \n" "  ") " # one line, single spaces
-PKGS=() ROS_BINS=()
+PKGS=() ROS_BINS=() KEEP_LIBS=()
 customize() { :; }
 # shellcheck source=/dev/null
 . "$recipe"
@@ -152,6 +154,12 @@ while IFS= read -r f; do
 		queue+=("$f")
 	fi
 done < <(find "$tree" -type f)
+for soname in "${KEEP_LIBS[@]}"; do
+	p=$(find_lib "$soname") || { echo "mkimage: $name: KEEP_LIBS $soname is not in the image" >&2; exit 1; }
+	r=$(resolve "$p")
+	keep[$r]=1
+	queue+=("$r")
+done
 while [ ${#queue[@]} -gt 0 ]; do
 	f=${queue[0]}
 	queue=("${queue[@]:1}")

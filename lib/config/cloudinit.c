@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -201,31 +202,71 @@ static size_t http_write(char *p, size_t size, size_t n, void *ud)
 	return add;
 }
 
+/* libcurl, loaded on first use: only the url and ec2 datasources need it,
+ * and linking it would make every `ros` command load some thirty libraries
+ * (TLS, Kerberos, LDAP, ...) at start. */
+struct curl_api {
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+};
+
+static const struct curl_api *curl_api(struct ros_err *e)
+{
+	static struct curl_api api;
+	static int state; /* 0: not tried, 1: loaded, -1: not there */
+	if (state == 0) {
+		void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+		state = -1;
+		if (h) {
+			*(void **)&api.easy_init = dlsym(h, "curl_easy_init");
+			*(void **)&api.easy_setopt = dlsym(h, "curl_easy_setopt");
+			*(void **)&api.easy_perform = dlsym(h, "curl_easy_perform");
+			*(void **)&api.easy_getinfo = dlsym(h, "curl_easy_getinfo");
+			*(void **)&api.easy_cleanup = dlsym(h, "curl_easy_cleanup");
+			*(void **)&api.easy_strerror = dlsym(h, "curl_easy_strerror");
+			if (api.easy_init && api.easy_setopt && api.easy_perform && api.easy_getinfo &&
+			    api.easy_cleanup && api.easy_strerror)
+				state = 1;
+		}
+	}
+	if (state == 1)
+		return &api;
+	err_setx(e, ENOSYS, "libcurl.so.4 cannot be loaded: %s", dlerror() ?: "a symbol is missing");
+	return NULL;
+}
+
 /* GET url; 1 = 200 with body, 0 = 404, <0 = error. */
 static int http_get(const char *url, int timeout_s, char **out, size_t *len, struct ros_err *e)
 {
-	CURL *c = curl_easy_init();
+	const struct curl_api *cu = curl_api(e);
+	if (!cu)
+		return err_prefix(e, "%s", url);
+	CURL *c = cu->easy_init();
 	if (!c)
 		return err_setx(e, ENOMEM, "%s: cannot initialise libcurl", url);
 	struct http_buf b = {.max = CI_MAX_USER_DATA};
 	char errbuf[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout_s);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)(timeout_s < 2 ? timeout_s : 2));
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	CURLcode cr = curl_easy_perform(c);
+	cu->easy_setopt(c, CURLOPT_URL, url);
+	cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
+	cu->easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	cu->easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout_s);
+	cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)(timeout_s < 2 ? timeout_s : 2));
+	cu->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	cu->easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+	cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	CURLcode cr = cu->easy_perform(c);
 	long status = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
+	cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	cu->easy_cleanup(c);
 	if (cr != CURLE_OK) {
 		free(b.data);
-		return err_setx(e, EIO, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(cr));
+		return err_setx(e, EIO, "%s: %s", url, errbuf[0] ? errbuf : cu->easy_strerror(cr));
 	}
 	if (status == 404) {
 		free(b.data);
