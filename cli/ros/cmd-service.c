@@ -42,8 +42,11 @@ static void usage(FILE *out)
 }
 
 /* One request to sysctr; returns the reply or NULL (message printed). */
+/* Sends req (taken: freed here) to sysctr; its reply, or NULL (said why). */
 static json_t *ask(json_t *req)
 {
+	cleanup_free char *txt = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
 	char path[4096];
 	ros_path(path, sizeof(path), "/run/sysctr.sock");
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -65,7 +68,6 @@ static json_t *ask(json_t *req)
 		fprintf(stderr, "ros service: cannot reach sysctr at %s: %s\n", path, strerror(errno));
 		return NULL;
 	}
-	cleanup_free char *txt = json_dumps(req, JSON_COMPACT);
 	if (!txt || send(s, txt, strlen(txt), MSG_NOSIGNAL) < 0) {
 		fprintf(stderr, "ros service: sending to sysctr: %s\n", strerror(errno));
 		return NULL;

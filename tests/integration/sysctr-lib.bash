@@ -32,7 +32,7 @@ services() { printf '%s\n' "$2" >"$ROOT/usr/share/ros/services/$1"; }
 in_sys() { echo "/proc/$INIT_PID/root$1"; }
 
 # rs ARGS: `ros` run inside the system's root (its socket, its config).
-rs() { chroot "/proc/$INIT_PID/root" /usr/bin/ros "$@"; }
+rs() { nsenter -t "$INIT_PID" -p -r /usr/bin/ros "$@"; }
 
 # wait_until CMD...: polls a command for up to 20 s.
 wait_until() {
