@@ -154,7 +154,7 @@ lint: $(DEPS_STAMP)
 
 analyze: $(DEPS_STAMP)
 	$(Q)for f in $(LIB_SRCS) $(INIT_SRCS) $(foreach p,roci ros sysctr userctr ros-network,$($(p)_SRCS)); do \
-		$(CC) $(BASE_CFLAGS) -O1 -fanalyzer -fsyntax-only $$f || exit 1; done
+		$(CC) $(BASE_CFLAGS) -O1 -fanalyzer -Werror=analyzer-null-dereference -c -o /dev/null $$f || exit 1; done
 
 clean:
 	rm -rf build build-san build-cov build-fuzz

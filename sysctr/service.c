@@ -635,6 +635,8 @@ json_t *svc_spec(const struct svc_def *s, const char *rootfs, struct ros_err *e)
 		char v[4096];
 		snprintf(v, sizeof(v), "%s", s->volumes[i]);
 		char *ctrp = strchr(v, ':');
+		if (!ctrp) /* checked by svc_parse; only a truncated copy could lack it */
+			continue;
 		*ctrp++ = '\0';
 		char *mode = strchr(ctrp, ':');
 		if (mode)

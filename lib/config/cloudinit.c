@@ -84,6 +84,10 @@ static int gunzip(const char *in, size_t in_len, char **out, size_t *len, struct
 		return err_setx(e, ENOMEM, "gzip: cannot initialise");
 	size_t cap = in_len * 4 + 1024, o = 0;
 	char *buf = malloc(cap);
+	if (!buf) {
+		inflateEnd(&z);
+		return err_set(e, ENOMEM, "gzip");
+	}
 	int r = 0;
 	z.next_in = (Bytef *)(uintptr_t)in;
 	z.avail_in = (uInt)in_len;
@@ -100,10 +104,6 @@ static int gunzip(const char *in, size_t in_len, char **out, size_t *len, struct
 				break;
 			}
 			buf = nb;
-		}
-		if (!buf) {
-			r = err_set(e, ENOMEM, "gzip");
-			break;
 		}
 		z.next_out = (Bytef *)buf + o;
 		z.avail_out = (uInt)(cap - o - 1);
@@ -277,6 +277,8 @@ static int http_get(const char *url, int timeout_s, char **out, size_t *len, str
 		return err_setx(e, EIO, "%s: HTTP status %ld", url, status);
 	}
 	*out = b.data ? b.data : strdup("");
+	if (!*out)
+		return err_set(e, ENOMEM, "%s", url);
 	*len = b.len;
 	return 1;
 }
@@ -291,6 +293,8 @@ static int ds_url(const char *url, const struct ci_opts *o, struct ci_found *f, 
 
 static char *trim_dup(const char *s)
 {
+	if (!s)
+		return NULL;
 	while (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')
 		s++;
 	size_t l = strlen(s);
