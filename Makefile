@@ -16,7 +16,7 @@ Q := $(if $(filter 1,$(V)),,@)
 
 ROS_VERSION ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0)-$(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
 
-PKGS := libseccomp libcap jansson yaml-0.1 mount blkid libnl-3.0 libnl-route-3.0 libcurl zlib libarchive libcrypto libmicrohttpd
+PKGS := libseccomp libcap jansson yaml-0.1 mount blkid fdisk libnl-3.0 libnl-route-3.0 libcurl zlib libarchive libcrypto libmicrohttpd
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 

@@ -6,10 +6,11 @@ set -euo pipefail
 
 build_pkgs=(
 	build-essential pkg-config clang lld llvm
-	libseccomp-dev libcap-dev libjansson-dev libyaml-dev libmount-dev libblkid-dev
+	libseccomp-dev libcap-dev libjansson-dev libyaml-dev libmount-dev libblkid-dev libfdisk-dev
 	libnl-3-dev libnl-route-3-dev libcurl4-openssl-dev libarchive-dev libssl-dev
 	libmicrohttpd-dev zlib1g-dev
-	bats cppcheck clang-format shellcheck busybox-static jq python3
+	bats cppcheck clang-format shellcheck busybox-static jq python3 nftables socat
+	docker-registry skopeo tini
 	xorriso mtools dosfstools e2fsprogs squashfs-tools cpio zstd
 	crun runc podman uidmap fuse-overlayfs slirp4netns iproute2 util-linux
 )

@@ -19,21 +19,21 @@
 
 #define MAX_JSON_BODY (1 << 20)
 
-struct request {
-	bool started;
-	bool streaming_upload; /* body goes to upload_fd, not to body */
-	int upload_fd;
-	char *body;
-	size_t body_len;
-	bool body_too_big;
-	int upload_errno;
-};
-
 void api_request_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
+	struct userctr *u = cls;
 	struct request *r = *con_cls;
 	if (!r)
 		return;
+	for (struct deferred **p = &u->deferred; *p;) {
+		struct deferred *d = *p;
+		if (d->rq == r) {
+			*p = d->next;
+			free(d);
+		} else {
+			p = &d->next;
+		}
+	}
 	if (r->upload_fd >= 0)
 		close(r->upload_fd);
 	free(r->body);
@@ -64,7 +64,7 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, unsigned status, const
 }
 
 /* Sends and consumes j. */
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *j)
+enum MHD_Result api_send_json(struct MHD_Connection *c, unsigned status, json_t *j)
 {
 	cleanup_free char *txt = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
@@ -80,16 +80,14 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json
 	return r;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+enum MHD_Result api_send_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
 {
 	char msg[2048];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return send_json(c, status, json_pack("{s:s}", "message", msg));
+	return api_send_json(c, status, json_pack("{s:s}", "message", msg));
 }
 
 /* Maps a library error to the Docker status code. */
@@ -114,19 +112,24 @@ static unsigned status_of(int r)
 	}
 }
 
-static enum MHD_Result send_ros_err(struct MHD_Connection *c, int r, const struct ros_err *e)
+enum MHD_Result api_send_ros_err(struct MHD_Connection *c, int r, const struct ros_err *e)
 {
-	return send_error(c, status_of(r), "%s", err_msg(e));
+	return api_send_error(c, status_of(r), "%s", err_msg(e));
 }
 
-static const char *arg(struct MHD_Connection *c, const char *key)
+enum MHD_Result api_send_empty(struct MHD_Connection *c, unsigned status)
+{
+	return send_buf(c, status, NULL, "", 0);
+}
+
+const char *api_arg(struct MHD_Connection *c, const char *key)
 {
 	return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
 }
 
-static bool arg_true(struct MHD_Connection *c, const char *key)
+bool api_arg_true(struct MHD_Connection *c, const char *key)
 {
-	const char *v = arg(c, key);
+	const char *v = api_arg(c, key);
 	return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "True") == 0);
 }
 
@@ -145,12 +148,12 @@ static enum MHD_Result h_version(struct MHD_Connection *c)
 	                            "amd64", "Os", "linux", "BuildTime", "", "GitCommit", "", "GoVersion", "none (C)",
 	                            "KernelVersion", u.release, "MinAPIVersion", USERCTR_MIN_API_VERSION);
 	json_t *comp = json_pack("[{s:s,s:s,s:o}]", "Name", "Engine", "Version", ROS_VERSION, "Details", details);
-	return send_json(c, MHD_HTTP_OK,
-	                 json_pack("{s:{s:s},s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Platform", "Name",
-	                           "ros userctr", "Components", comp, "Version", ROS_VERSION, "ApiVersion",
-	                           USERCTR_API_VERSION, "MinAPIVersion", USERCTR_MIN_API_VERSION, "GitCommit", "",
-	                           "GoVersion", "none (C)", "Os", "linux", "Arch", "amd64", "KernelVersion", u.release,
-	                           "BuildTime", ""));
+	return api_send_json(c, MHD_HTTP_OK,
+	                     json_pack("{s:{s:s},s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Platform", "Name",
+	                               "ros userctr", "Components", comp, "Version", ROS_VERSION, "ApiVersion",
+	                               USERCTR_API_VERSION, "MinAPIVersion", USERCTR_MIN_API_VERSION, "GitCommit", "",
+	                               "GoVersion", "none (C)", "Os", "linux", "Arch", "amd64", "KernelVersion",
+	                               u.release, "BuildTime", ""));
 }
 
 static enum MHD_Result h_info(struct userctr *u, struct MHD_Connection *c)
@@ -176,9 +179,9 @@ static enum MHD_Result h_info(struct userctr *u, struct MHD_Connection *c)
 	        "LocalNodeState", "inactive", "ControlAvailable", "false", "DefaultRuntime", "roci", "Runtimes", "roci",
 	        "path", "roci", "SecurityOptions", "CgroupVersion", "1", "ContainerdCommit", "ID", "", "Debug", 0);
 	if (!j)
-		return send_error(c, 500, "info: out of memory");
+		return api_send_error(c, 500, "info: out of memory");
 	json_object_set_new(json_object_get(j, "Swarm"), "ControlAvailable", json_false());
-	return send_json(c, MHD_HTTP_OK, j);
+	return api_send_json(c, MHD_HTTP_OK, j);
 }
 
 static enum MHD_Result h_system_df(struct userctr *u, struct MHD_Connection *c)
@@ -196,9 +199,9 @@ static enum MHD_Result h_system_df(struct userctr *u, struct MHD_Connection *c)
 		                                      json_integer_value(json_object_get(img, "loaded")), "Size", size,
 		                                      "SharedSize", (json_int_t)-1, "Containers", 0));
 	}
-	return send_json(c, MHD_HTTP_OK,
-	                 json_pack("{s:I,s:o,s:[],s:[],s:[]}", "LayersSize", total, "Images", imgs, "Containers",
-	                           "Volumes", "BuildCache"));
+	return api_send_json(c, MHD_HTTP_OK,
+	                     json_pack("{s:I,s:o,s:[],s:[],s:[]}", "LayersSize", total, "Images", imgs, "Containers",
+	                               "Volumes", "BuildCache"));
 }
 
 /* ---- images ------------------------------------------------------------------ */
@@ -232,11 +235,11 @@ static enum MHD_Result h_images_list(struct userctr *u, struct MHD_Connection *c
 	{
 		json_t *s = image_summary(u, id, img);
 		/* Untagged images show only with all=1, like dockerd's dangling filter. */
-		if (json_array_size(json_object_get(s, "RepoTags")) == 0 && !arg_true(c, "all"))
+		if (json_array_size(json_object_get(s, "RepoTags")) == 0 && !api_arg_true(c, "all"))
 			json_object_set_new(s, "RepoTags", json_array());
 		json_array_append_new(out, s);
 	}
-	return send_json(c, MHD_HTTP_OK, out);
+	return api_send_json(c, MHD_HTTP_OK, out);
 }
 
 static enum MHD_Result h_image_inspect(struct userctr *u, struct MHD_Connection *c, const char *name)
@@ -245,7 +248,7 @@ static enum MHD_Result h_image_inspect(struct userctr *u, struct MHD_Connection 
 	struct ros_err e = {0};
 	int r = image_resolve(&u->images, name, &id, &e);
 	if (r < 0)
-		return send_ros_err(c, r, &e);
+		return api_send_ros_err(c, r, &e);
 	json_t *img = image_get(&u->images, id);
 	json_t *cfgdoc = json_object_get(img, "config");
 	json_t *cfg = json_object_get(cfgdoc, "config");
@@ -269,20 +272,20 @@ static enum MHD_Result h_image_inspect(struct userctr *u, struct MHD_Connection 
 	                  json_integer_value(json_object_get(img, "size")), "GraphDriver", "Name", "overlay2", "Data",
 	                  "LowerDir", lower ? lower : "", "RootFS", "Type", "layers", "Layers", layers, "Metadata",
 	                  "LastTagTime", "0001-01-01T00:00:00Z");
-	return send_json(c, MHD_HTTP_OK, j);
+	return api_send_json(c, MHD_HTTP_OK, j);
 }
 
 static enum MHD_Result h_image_tag(struct userctr *u, struct MHD_Connection *c, const char *name)
 {
-	const char *repo = arg(c, "repo"), *tag = arg(c, "tag");
+	const char *repo = api_arg(c, "repo"), *tag = api_arg(c, "tag");
 	if (!repo || !*repo)
-		return send_error(c, MHD_HTTP_BAD_REQUEST, "repository name must have at least one component");
+		return api_send_error(c, MHD_HTTP_BAD_REQUEST, "repository name must have at least one component");
 	char ref[600];
 	snprintf(ref, sizeof(ref), "%s%s%s", repo, tag && *tag ? ":" : "", tag && *tag ? tag : "");
 	struct ros_err e = {0};
 	int r = image_tag(&u->images, name, ref, &e);
 	if (r < 0)
-		return send_ros_err(c, r, &e);
+		return api_send_ros_err(c, r, &e);
 	const char *id = NULL;
 	char norm[600];
 	if (image_resolve(&u->images, ref, &id, NULL) >= 0 && image_ref_normalise(ref, norm, sizeof(norm), NULL) >= 0)
@@ -294,9 +297,9 @@ static enum MHD_Result h_image_delete(struct userctr *u, struct MHD_Connection *
 {
 	json_t *deleted = NULL;
 	struct ros_err e = {0};
-	int r = image_remove(&u->images, name, arg_true(c, "force"), &deleted, &e);
+	int r = image_remove(&u->images, name, api_arg_true(c, "force"), &deleted, &e);
 	if (r < 0)
-		return send_ros_err(c, r, &e);
+		return api_send_ros_err(c, r, &e);
 	size_t i;
 	json_t *d;
 	json_array_foreach(deleted, i, d)
@@ -308,7 +311,7 @@ static enum MHD_Result h_image_delete(struct userctr *u, struct MHD_Connection *
 		else if (del)
 			events_emit(u, "image", "delete", del, NULL);
 	}
-	return send_json(c, MHD_HTTP_OK, deleted);
+	return api_send_json(c, MHD_HTTP_OK, deleted);
 }
 
 /* {"stream": line} as compact JSON text (heap). */
@@ -323,14 +326,14 @@ static char *stream_line(const char *line)
 static enum MHD_Result h_images_load(struct userctr *u, struct MHD_Connection *c, struct request *rq)
 {
 	if (rq->upload_errno)
-		return send_error(c, 500, "receiving the image archive: %s", strerror(rq->upload_errno));
+		return api_send_error(c, 500, "receiving the image archive: %s", strerror(rq->upload_errno));
 	if (lseek(rq->upload_fd, 0, SEEK_SET) < 0)
-		return send_error(c, 500, "seek upload: %s", strerror(errno));
+		return api_send_error(c, 500, "seek upload: %s", strerror(errno));
 	json_t *loaded = NULL;
 	struct ros_err e = {0};
 	int r = image_load_fd(&u->images, rq->upload_fd, &loaded, &e);
 	if (r < 0)
-		return send_ros_err(c, r, &e);
+		return api_send_ros_err(c, r, &e);
 	/* A JSON message stream, as dockerd sends it. */
 	size_t cap = 4096, len = 0;
 	cleanup_free char *out = calloc(1, cap);
@@ -361,6 +364,25 @@ static enum MHD_Result h_images_load(struct userctr *u, struct MHD_Connection *c
 	if (len >= cap)
 		len = cap - 1;
 	return send_buf(c, MHD_HTTP_OK, "application/json", out, len);
+}
+
+json_t *api_body_json(struct request *rq, struct ros_err *e)
+{
+	if (!rq->body || rq->body_len == 0)
+		return json_object();
+	json_error_t je;
+	json_t *j = json_loadb(rq->body, rq->body_len, 0, &je);
+	if (!j) {
+		err_setx(e, EINVAL, "invalid JSON in the request body: line %d, column %d: %s", je.line, je.column,
+		         je.text);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		err_setx(e, EINVAL, "the request body must be a JSON object");
+		return NULL;
+	}
+	return j;
 }
 
 /* ---- routing ----------------------------------------------------------------- */
@@ -411,6 +433,8 @@ static enum MHD_Result route(struct userctr *u, struct MHD_Connection *c, const 
 		return h_system_df(u, c);
 	if (strcmp(path, "/images/json") == 0 && get)
 		return h_images_list(u, c);
+	if (strcmp(path, "/images/create") == 0 && post)
+		return pull_start(u, c);
 	if (strcmp(path, "/images/load") == 0 && post)
 		return h_images_load(u, c, rq);
 	if (strncmp(path, "/images/", 8) == 0) {
@@ -427,12 +451,11 @@ static enum MHD_Result route(struct userctr *u, struct MHD_Connection *c, const 
 		if (del && *rest && strlen(rest) < sizeof(name))
 			return h_image_delete(u, c, rest);
 	}
-	if (strncmp(path, "/containers/", 12) == 0 && get && ends_with(path, "/json", &n) &&
-	    strcmp(path, "/containers/json") != 0)
-		return send_error(c, MHD_HTTP_NOT_FOUND, "No such container: %.*s", (int)(n - 12), path + 12);
-	if (strcmp(path, "/containers/json") == 0 && get)
-		return send_json(c, MHD_HTTP_OK, json_array());
-	return send_error(c, MHD_HTTP_NOT_FOUND, "page not found: %s %s", method, path);
+	bool handled;
+	enum MHD_Result r = api_ctr_route(u, c, method, path, rq, &handled);
+	if (handled)
+		return r;
+	return api_send_error(c, MHD_HTTP_NOT_FOUND, "page not found: %s %s", method, path);
 }
 
 enum MHD_Result api_handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -480,9 +503,11 @@ enum MHD_Result api_handle(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	}
 	if (too_new)
-		return send_error(c, MHD_HTTP_BAD_REQUEST,
-		                  "client version is too new. Maximum supported API version is " USERCTR_API_VERSION);
+		return api_send_error(
+		        c, MHD_HTTP_BAD_REQUEST,
+		        "client version is too new. Maximum supported API version is " USERCTR_API_VERSION);
 	if (rq->body_too_big)
-		return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body larger than %d bytes", MAX_JSON_BODY);
+		return api_send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body larger than %d bytes",
+		                      MAX_JSON_BODY);
 	return route(u, c, method, path, rq);
 }

@@ -536,45 +536,11 @@ static void apply_caps_final(struct child_args *a, int last)
 
 static void load_seccomp(struct child_args *a)
 {
-	const struct spec_seccomp *c = &a->s->seccomp;
-	scmp_filter_ctx ctx = seccomp_init(c->default_action);
-	if (!ctx)
-		die(a, "seccomp: init");
-	for (size_t i = 0; i < c->n_arches; i++) {
-		int r = seccomp_arch_add(ctx, c->arches[i]);
-		if (r < 0 && r != -EEXIST) {
-			errno = -r;
-			die(a, "seccomp: add architecture");
-		}
-	}
-	if (c->flags_log)
-		seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
-	if (c->flags_spec_allow)
-		seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1);
-	for (size_t i = 0; i < c->n_rules; i++) {
-		const struct spec_seccomp_rule *rule = &c->rules[i];
-		if (rule->action == c->default_action)
-			continue;
-		struct scmp_arg_cmp cmps[6];
-		for (size_t k = 0; k < rule->n_args && k < 6; k++)
-			cmps[k] = (struct scmp_arg_cmp){rule->args[k].index, (enum scmp_compare)rule->args[k].op,
-			                                rule->args[k].value, rule->args[k].value_two};
-		for (char **n = rule->names; n && *n; n++) {
-			int nr = seccomp_syscall_resolve_name(*n);
-			if (nr == __NR_SCMP_ERROR)
-				continue; /* unknown to this kernel or libseccomp: ignored, as runc does */
-			int r = seccomp_rule_add_array(ctx, rule->action, nr, (unsigned)rule->n_args, cmps);
-			if (r < 0) {
-				errno = -r;
-				die(a, "seccomp: rule for %s", *n);
-			}
-		}
-	}
-	int r = seccomp_load(ctx);
-	seccomp_release(ctx);
+	const char *what = "";
+	int r = spec_seccomp_load(&a->s->seccomp, &what);
 	if (r < 0) {
 		errno = -r;
-		die(a, "seccomp: load the filter");
+		die(a, "seccomp: %s", what);
 	}
 }
 

@@ -459,7 +459,7 @@ json_t *ctr_state_json(const struct ctr_state *st)
 	return j;
 }
 
-static struct spec *saved_spec(const char *state_root, const char *id, const char *bundle)
+struct spec *ctr_saved_spec(const char *state_root, const char *id, const char *bundle)
 {
 	char p[PATH_MAX];
 	snprintf(p, sizeof(p), "%s/%s/config.json", root_of(state_root), id);
@@ -494,7 +494,7 @@ int ctr_start(const char *state_root, const char *id, struct ros_err *e)
 		return err_set(e, errno, "write %s", fifo);
 	}
 	unlink(fifo);
-	struct spec *s = saved_spec(state_root, id, st.bundle);
+	struct spec *s = ctr_saved_spec(state_root, id, st.bundle);
 	if (s && s->n_hooks[HOOK_POSTSTART]) {
 		st.status = CTR_RUNNING;
 		json_t *sj = ctr_state_json(&st);
@@ -592,7 +592,7 @@ int ctr_delete(const char *state_root, const char *id, bool force, struct ros_er
 			return r;
 		}
 	}
-	struct spec *s = saved_spec(state_root, id, st.bundle);
+	struct spec *s = ctr_saved_spec(state_root, id, st.bundle);
 	if (s && s->n_hooks[HOOK_POSTSTOP]) {
 		st.status = CTR_STOPPED;
 		json_t *sj = ctr_state_json(&st);

@@ -112,6 +112,13 @@ __attribute__((noreturn)) static void run_process(const struct ctr_exec_opts *o,
 	if (!o->has_user)
 		for (; n < s->n_additional_gids && n < 256; n++)
 			groups[n] = s->additional_gids[n];
+	/* the container's seccomp filter holds for exec'd processes too */
+	const char *what;
+	int sr;
+	if (s->has_seccomp && !s->no_new_privileges && (sr = spec_seccomp_load(&s->seccomp, &what)) < 0) {
+		errno = -sr;
+		fail(errfd, "seccomp");
+	}
 	if (setgroups(n, groups) < 0 && errno != EPERM)
 		fail(errfd, "setgroups");
 	prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
@@ -123,6 +130,10 @@ __attribute__((noreturn)) static void run_process(const struct ctr_exec_opts *o,
 		set_caps(&s->caps, errfd);
 	if (s->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fail(errfd, "set no_new_privs");
+	if (s->has_seccomp && s->no_new_privileges && (sr = spec_seccomp_load(&s->seccomp, &what)) < 0) {
+		errno = -sr;
+		fail(errfd, "seccomp");
+	}
 	environ = env;
 	child_reset_signals();
 	execvp(o->args[0], o->args);
@@ -191,8 +202,10 @@ int ctr_exec(const struct ctr_exec_opts *o, int *exit_status, struct ros_err *e)
 	if (status != CTR_RUNNING && status != CTR_CREATED)
 		return err_setx(e, EINVAL, "container %s is %s: exec needs a running container", o->id,
 		                ctr_status_name(status));
-	struct spec *s = NULL;
-	if ((r = spec_load(st.bundle, &s, e)) < 0)
+	/* the spec as created (it may have been given in memory, without a
+	 * config.json in the bundle) */
+	struct spec *s = ctr_saved_spec(o->state_root, o->id, st.bundle);
+	if (!s && (r = spec_load(st.bundle, &s, e)) < 0)
 		return r;
 	cleanup_free char **env = make_env(s->env, o->env);
 	if (!env) {

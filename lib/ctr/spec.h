@@ -165,3 +165,11 @@ json_t *spec_default(bool rootless);
 /* linux.seccomp of ros's default profile (lib/ctr/seccomp-default.c) for a
  * container with these bounding capabilities (a JSON array of CAP_ names). */
 json_t *spec_default_seccomp(const json_t *bounding_caps);
+
+/* The spec a container was created with (the copy in its state dir), or
+ * NULL; relative paths resolve against bundle. */
+struct spec *ctr_saved_spec(const char *state_root, const char *id, const char *bundle);
+
+/* Builds the filter and loads it into the calling thread; -errno, with
+ * *what naming the step that failed. */
+int spec_seccomp_load(const struct spec_seccomp *c, const char **what);

@@ -80,3 +80,44 @@ int image_lowerdir(struct image_store *s, const char *id, char **out, struct ros
 int image_rootfs_mount(struct image_store *s, const char *id, const char *dir, char **rootfs_out, struct ros_err *e);
 /* Unmounts DIR/rootfs (lazily); the upper layer stays for the caller. */
 int image_rootfs_umount(const char *dir, struct ros_err *e);
+
+/* A parsed image reference: "host[:port]/repo[:tag][@sha256:hex]". */
+struct image_ref {
+	char host[256];  /* registry "host[:port]", lower case */
+	char repo[256];  /* repository path in the registry ("library/busybox") */
+	char tag[128];   /* "latest" when neither tag nor digest is given; "" with a digest alone */
+	char digest[80]; /* "sha256:<64 hex>" or "" */
+};
+/* Splits and checks ref by the Docker reference grammar.  A first path
+ * component with '.' or ':' (or "localhost") is the registry; without one
+ * the registry is default_registry (NULL: ENOENT "no default registry
+ * configured").  A one-component repository on the default registry gets
+ * "library/" in front, as Docker does.  Errors say what is wrong: "invalid
+ * reference format: ...". */
+int image_ref_parse(const char *ref, const char *default_registry, struct image_ref *out, struct ros_err *e);
+
+struct image_pull_opts {
+	const char *auth;            /* "user:password" for Basic auth and the token endpoint, or NULL */
+	const char *const *insecure; /* NULL-terminated "host:port" list allowed over plain HTTP (loopback always is) */
+	const char
+	        *default_registry; /* registry for names without one; NULL = error "no default registry configured" */
+	void (*progress)(void *arg, const char *id, const char *status, uint64_t current, uint64_t total);
+	void *arg;
+};
+/* Pulls ref from a registry (v2 API, HTTPS; plain HTTP only to loopback and
+ * o->insecure hosts) into the store: Bearer token or Basic auth, manifest
+ * lists and OCI indexes (picks linux/amd64), docker schema2 and OCI
+ * manifests (at most 4 MiB); every blob is checked against its digest,
+ * layers (gzip, plain, zstd) are unpacked with the safe extractor and the
+ * image recorded and tagged like image_load_fd does ("NAME:TAG"; a
+ * digest-only reference is not tagged; "repo_digests" lists NAME@DIGEST).
+ * Progress as Docker prints it: "Pulling from REPO" (id: the tag or
+ * digest); per layer (id: 12 hex digits) "Pulling fs layer" or "Already
+ * exists", "Downloading" (current/total bytes), "Verifying Checksum",
+ * "Download complete", "Extracting", "Pull complete"; then id NULL with
+ * "Digest: sha256:..." and "Status: Downloaded newer image for NAME:TAG" (or
+ * "Image is up to date for").  On failure nothing is tagged; verified blobs
+ * may stay in the store.  *id_out (optional, heap) gets "sha256:<config
+ * digest>". */
+int image_pull(struct image_store *s, const char *ref, const struct image_pull_opts *o, char **id_out,
+               struct ros_err *e);

@@ -16,11 +16,9 @@
 #include "core/cleanup.h"
 #include "core/fs.h"
 #include "image/image.h"
+#include "image/internal.h"
 
-#define MAX_JSON (16 << 20)
-#define cleanup_json __attribute__((cleanup(json_decrefp)))
-
-int image_index_save(struct image_store *s, struct ros_err *e);
+#define MAX_JSON IMAGE_MAX_JSON
 
 /* Opens path inside dirfd without following any symlink or leaving it. */
 static int open_beneath(int dirfd, const char *path, int flags)
@@ -31,11 +29,21 @@ static int open_beneath(int dirfd, const char *path, int flags)
 	return fd < 0 ? -errno : fd;
 }
 
+/* An error from open_beneath on an archive member, said plainly. */
+static int member_err(struct ros_err *e, int r, const char *what, const char *path)
+{
+	if (r == -EXDEV)
+		return err_setx(e, EXDEV, "%s %s: path leaves the archive", what, path);
+	if (r == -ELOOP)
+		return err_setx(e, ELOOP, "%s %s: is a symlink (never followed in an archive)", what, path);
+	return err_set(e, r, "%s %s", what, path);
+}
+
 static int read_json(int dirfd, const char *path, json_t **out, struct ros_err *e)
 {
 	cleanup_close int fd = open_beneath(dirfd, path, O_RDONLY);
 	if (fd < 0)
-		return err_set(e, fd, "archive member %s", path);
+		return member_err(e, fd, "archive member", path);
 	cleanup_free char *txt = NULL;
 	int r = fs_read_fd(fd, MAX_JSON, &txt, NULL, e);
 	if (r < 0)
@@ -47,41 +55,32 @@ static int read_json(int dirfd, const char *path, json_t **out, struct ros_err *
 	return 0;
 }
 
-/* Stores one layer blob and unpacks it into layers/<hex> (once). */
 static int layer_diff_id(const char *blob, char out[72], struct ros_err *e);
 
-static int add_layer(struct image_store *s, int dirfd, const char *path, const char *want, json_t *want_diff,
-                     size_t index, char hex[65], struct ros_err *e)
+int image_layer_unpack(struct image_store *s, const char *hex, json_t *want_diff, size_t index, struct ros_err *e)
 {
-	cleanup_close int fd = open_beneath(dirfd, path, O_RDONLY);
-	if (fd < 0)
-		return err_set(e, fd, "layer %s", path);
-	int r = image_blob_put_fd(s, fd, want, hex, e);
-	if (r < 0)
-		return err_prefix(e, "layer %s", path);
-	char dir[4096], tmp[4096];
+	char dir[4096], tmp[4096], blob[4096];
 	snprintf(dir, sizeof(dir), "%s/layers/%s", s->root, hex);
+	snprintf(blob, sizeof(blob), "%s/blobs/sha256/%s", s->root, hex);
 	if (access(dir, F_OK) == 0)
-		return 0;
+		return 1;
+	int r;
 	if (want_diff) {
-		char blobp[4096], got[72];
-		snprintf(blobp, sizeof(blobp), "%s/blobs/sha256/%s", s->root, hex);
+		char got[72];
 		const char *wd = json_string_value(want_diff);
-		r = layer_diff_id(blobp, got, e);
+		r = layer_diff_id(blob, got, e);
 		if (r >= 0 && (!wd || strcmp(wd, got) != 0))
 			r = err_setx(e, EBADMSG, "content is %s, rootfs.diff_ids[%zu] says %s", got, index,
 			             wd ? wd : "(not a string)");
 		if (r < 0) {
-			unlink(blobp); /* no unpacked layer uses it */
-			return err_prefix(e, "layer %s", path);
+			unlink(blob); /* no unpacked layer uses it */
+			return r;
 		}
 	}
 	snprintf(tmp, sizeof(tmp), "%s/tmp/layer-XXXXXX", s->root);
 	if (!mkdtemp(tmp))
 		return err_set(e, errno, "mkdtemp %s", tmp);
 	cleanup_close int tfd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	char blob[4096];
-	snprintf(blob, sizeof(blob), "%s/blobs/sha256/%s", s->root, hex);
 	cleanup_close int bfd = open(blob, O_RDONLY | O_CLOEXEC);
 	struct image_extract_opts o = {.whiteouts = true, .keep_owner = geteuid() == 0};
 	if (tfd < 0 || bfd < 0)
@@ -93,8 +92,29 @@ static int add_layer(struct image_store *s, int dirfd, const char *path, const c
 	if (r < 0) {
 		struct ros_err ignored;
 		fs_remove_tree(tmp, &ignored);
-		return err_prefix(e, "layer %s", path);
+		if (access(dir, F_OK) < 0)
+			unlink(blob); /* unusable, and no unpacked layer uses it */
+		return r;
 	}
+	if (access(tmp, F_OK) == 0) { /* another load unpacked it first */
+		struct ros_err ignored;
+		fs_remove_tree(tmp, &ignored);
+	}
+	return 0;
+}
+
+/* Stores one layer blob from the archive and unpacks it (once). */
+static int add_layer(struct image_store *s, int dirfd, const char *path, const char *want, json_t *want_diff,
+                     size_t index, char hex[65], struct ros_err *e)
+{
+	cleanup_close int fd = open_beneath(dirfd, path, O_RDONLY);
+	if (fd < 0)
+		return member_err(e, fd, "layer", path);
+	int r = image_blob_put_fd(s, fd, want, hex, e);
+	if (r >= 0)
+		r = image_layer_unpack(s, hex, want_diff, index, e);
+	if (r < 0)
+		return err_prefix(e, "layer %s", path);
 	return 0;
 }
 
@@ -108,7 +128,17 @@ static int layer_diff_id(const char *blob, char out[72], struct ros_err *e)
 		r = err_set(e, ENOMEM, "diff_id");
 		goto out;
 	}
-	archive_read_support_filter_all(a);
+	/* What the extractor reads, and no filter that runs a program. */
+	archive_read_support_filter_gzip(a);
+	if (archive_read_support_filter_zstd(a) == ARCHIVE_WARN) {
+		archive_read_free(a);
+		if (!(a = archive_read_new())) {
+			r = err_set(e, ENOMEM, "diff_id");
+			goto out;
+		}
+		archive_read_support_filter_gzip(a);
+	}
+	archive_read_support_filter_none(a);
 	archive_read_support_format_raw(a);
 	struct archive_entry *en;
 	if (archive_read_open_filename(a, blob, 65536) != ARCHIVE_OK ||
@@ -136,69 +166,105 @@ out:
 	return r;
 }
 
+int image_config_read(struct image_store *s, const char *cfghex, size_t nlayers, const char *what, json_t **out,
+                      struct ros_err *e)
+{
+	cleanup_json json_t *config = NULL;
+	char cfgblob[128];
+	snprintf(cfgblob, sizeof(cfgblob), "blobs/sha256/%s", cfghex);
+	int r = read_json(s->rootfd, cfgblob, &config, e);
+	if (r < 0)
+		return err_prefix(e, "image config %s", what);
+	if (!json_is_object(config))
+		return err_setx(e, EINVAL, "image config %s: not a JSON object", what);
+	json_t *diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
+	/* An empty or missing list is tolerated (hand-made archives); a present
+	 * one must match the layers one for one. */
+	if (json_array_size(diff_ids) > 0 && json_array_size(diff_ids) != nlayers)
+		return err_setx(e, EINVAL, "image config %s: rootfs.diff_ids has %zu entries for %zu layers", what,
+		                json_array_size(diff_ids), nlayers);
+	*out = TAKE_PTR(config);
+	return 0;
+}
+
+json_t *image_config_diff_id(json_t *config, size_t index)
+{
+	json_t *diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
+	return json_array_size(diff_ids) > 0 ? json_array_get(diff_ids, index) : NULL;
+}
+
+int image_record(struct image_store *s, const char *cfghex, json_t *config, json_t *layers, json_t *repotags,
+                 json_t *extra, json_t *loaded, struct ros_err *e)
+{
+	json_int_t size = 0;
+	size_t i;
+	json_t *t;
+	json_array_foreach(layers, i, t)
+	{
+		struct stat st;
+		char p[4096];
+		snprintf(p, sizeof(p), "%s/blobs/sha256/%s", s->root, json_string_value(t));
+		if (stat(p, &st) == 0)
+			size += st.st_size;
+	}
+	/* Check every tag before changing the index: all or nothing. */
+	cleanup_json json_t *tags = json_array();
+	json_array_foreach(repotags, i, t)
+	{
+		char norm[512];
+		if (!json_is_string(t) || image_ref_normalise(json_string_value(t), norm, sizeof(norm), e) < 0) {
+			json_decref(layers);
+			if (!json_is_string(t))
+				err_setx(e, EINVAL, "not a string");
+			return err_prefix(e, "RepoTags[%zu]", i);
+		}
+		json_array_append_new(tags, json_string(norm));
+	}
+	char id[80];
+	snprintf(id, sizeof(id), "sha256:%s", cfghex);
+	json_t *img = json_pack("{s:o,s:O,s:s,s:I,s:I}", "layers", layers, "config", config, "config_blob", cfghex,
+	                        "size", size, "loaded", (json_int_t)time(NULL));
+	if (!img)
+		return err_set(e, ENOMEM, "image %s", id);
+	if (extra)
+		json_object_update(img, extra);
+	json_object_set_new(json_object_get(s->index, "images"), id, img);
+	json_array_foreach(tags, i, t)
+	{
+		json_object_set_new(json_object_get(s->index, "tags"), json_string_value(t), json_string(id));
+	}
+	if (loaded)
+		json_array_append_new(loaded, json_pack("{s:s,s:O}", "id", id, "tags", tags));
+	return 0;
+}
+
 static int add_image(struct image_store *s, int dirfd, const char *config_path, const char *config_want,
                      char **layer_paths, char **layer_wants, json_t *repotags, json_t *loaded, struct ros_err *e)
 {
 	char cfghex[65];
 	cleanup_close int cfd = open_beneath(dirfd, config_path, O_RDONLY);
 	if (cfd < 0)
-		return err_set(e, cfd, "image config %s", config_path);
+		return member_err(e, cfd, "image config", config_path);
 	int r = image_blob_put_fd(s, cfd, config_want, cfghex, e);
 	if (r < 0)
 		return err_prefix(e, "image config %s", config_path);
-	cleanup_json json_t *config = NULL;
-	char cfgblob[128];
-	snprintf(cfgblob, sizeof(cfgblob), "blobs/sha256/%s", cfghex);
-	if ((r = read_json(s->rootfd, cfgblob, &config, e)) < 0)
-		return r;
-	if (!json_is_object(config))
-		return err_setx(e, EINVAL, "image config %s: not a JSON object", config_path);
-	json_t *diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
 	size_t nlayers = 0;
 	while (layer_paths[nlayers])
 		nlayers++;
-	/* An empty or missing list is tolerated (hand-made archives); a present
-	 * one must match the layers one for one. */
-	if (json_array_size(diff_ids) > 0 && json_array_size(diff_ids) != nlayers)
-		return err_setx(e, EINVAL, "image config %s: rootfs.diff_ids has %zu entries for %zu layers",
-		                config_path, json_array_size(diff_ids), nlayers);
+	cleanup_json json_t *config = NULL;
+	if ((r = image_config_read(s, cfghex, nlayers, config_path, &config, e)) < 0)
+		return r;
 	json_t *layers = json_array();
-	json_int_t size = 0;
 	for (size_t i = 0; layer_paths[i]; i++) {
 		char hex[65];
 		if ((r = add_layer(s, dirfd, layer_paths[i], layer_wants ? layer_wants[i] : NULL,
-		                   json_array_size(diff_ids) > 0 ? json_array_get(diff_ids, i) : NULL, i, hex, e)) <
-		    0) {
+		                   image_config_diff_id(config, i), i, hex, e)) < 0) {
 			json_decref(layers);
 			return r;
 		}
 		json_array_append_new(layers, json_string(hex));
-		struct stat st;
-		char p[4096];
-		snprintf(p, sizeof(p), "%s/blobs/sha256/%s", s->root, hex);
-		if (stat(p, &st) == 0)
-			size += st.st_size;
 	}
-	char id[80];
-	snprintf(id, sizeof(id), "sha256:%s", cfghex);
-	json_t *img = json_pack("{s:o,s:O,s:s,s:I,s:I}", "layers", layers, "config", config, "config_blob", cfghex,
-	                        "size", size, "loaded", (json_int_t)time(NULL));
-	json_object_set_new(json_object_get(s->index, "images"), id, img);
-	json_t *tags = json_array();
-	size_t i;
-	json_t *t;
-	json_array_foreach(repotags, i, t)
-	{
-		char norm[512];
-		if (!json_is_string(t) || image_ref_normalise(json_string_value(t), norm, sizeof(norm), e) < 0) {
-			json_decref(tags);
-			return err_prefix(e, "RepoTags[%zu]", i);
-		}
-		json_object_set_new(json_object_get(s->index, "tags"), norm, json_string(id));
-		json_array_append_new(tags, json_string(norm));
-	}
-	json_array_append_new(loaded, json_pack("{s:s,s:o}", "id", id, "tags", tags));
-	return 0;
+	return image_record(s, cfghex, config, layers, repotags, NULL, loaded, e);
 }
 
 static char **strv_new(size_t n)

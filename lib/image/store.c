@@ -14,10 +14,9 @@
 #include "core/cleanup.h"
 #include "core/fs.h"
 #include "image/image.h"
+#include "image/internal.h"
 
-#define MAX_JSON (16 << 20)
-
-#define cleanup_json __attribute__((cleanup(json_decrefp)))
+#define MAX_JSON IMAGE_MAX_JSON
 
 int image_sha256_fd(int fd, char out[65], struct ros_err *e)
 {
@@ -63,7 +62,6 @@ static const char *strip_algo(const char *d)
 	return strncmp(d, "sha256:", 7) == 0 ? d + 7 : d;
 }
 
-int image_index_save(struct image_store *s, struct ros_err *e);
 int image_index_save(struct image_store *s, struct ros_err *e)
 {
 	cleanup_free char *txt = json_dumps(s->index, JSON_INDENT(1) | JSON_SORT_KEYS);
@@ -125,26 +123,19 @@ void image_store_close(struct image_store *s)
 	s->index = NULL;
 }
 
-int image_blob_put_fd(struct image_store *s, int fd, const char *want, char *out_hex, struct ros_err *e)
+int image_blob_tmpfile(struct image_store *s, struct ros_err *e)
 {
-	char tmp[4096], hex[65];
+	char tmp[4096];
 	snprintf(tmp, sizeof(tmp), "%s/tmp", s->root);
-	cleanup_close int out = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (out < 0)
+	int fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
 		return err_set(e, errno, "temporary blob in %s", tmp);
-	char buf[65536];
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return err_set(e, errno, "read blob");
-		if (n == 0)
-			break;
-		int r = fs_write_all(out, buf, (size_t)n);
-		if (r < 0)
-			return err_set(e, r, "write blob");
-	}
+	return fd;
+}
+
+int image_blob_commit(struct image_store *s, int out, const char *want, char *out_hex, struct ros_err *e)
+{
+	char hex[65];
 	if (lseek(out, 0, SEEK_SET) < 0)
 		return err_set(e, errno, "seek blob");
 	int r = image_sha256_fd(out, hex, e);
@@ -162,6 +153,27 @@ int image_blob_put_fd(struct image_store *s, int fd, const char *want, char *out
 	if (out_hex)
 		memcpy(out_hex, hex, 65);
 	return 0;
+}
+
+int image_blob_put_fd(struct image_store *s, int fd, const char *want, char *out_hex, struct ros_err *e)
+{
+	cleanup_close int out = image_blob_tmpfile(s, e);
+	if (out < 0)
+		return out;
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_set(e, errno, "read blob");
+		if (n == 0)
+			break;
+		int r = fs_write_all(out, buf, (size_t)n);
+		if (r < 0)
+			return err_set(e, r, "write blob");
+	}
+	return image_blob_commit(s, out, want, out_hex, e);
 }
 
 int image_ref_normalise(const char *ref, char *out, size_t size, struct ros_err *e)

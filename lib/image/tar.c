@@ -213,7 +213,10 @@ static int extract_entry(struct archive *a, struct archive_entry *en, int rootfd
 		cleanup_close int fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return err_set(e, errno, "entry %zu (%s): create", idx, path);
-		if ((r = write_data(a, fd)) < 0)
+		if ((r = write_data(a, fd)) == -EIO)
+			return err_setx(e, EINVAL, "entry %zu (%s): data: %s", idx, path,
+			                archive_error_string(a) ? archive_error_string(a) : "unreadable");
+		if (r < 0)
 			return err_set(e, r, "entry %zu (%s): data", idx, path);
 		if (archive_entry_size_is_set(en) && ftruncate(fd, archive_entry_size(en)) < 0)
 			return err_set(e, errno, "entry %zu (%s): truncate", idx, path);
@@ -295,6 +298,14 @@ static struct archive *reader_new(void)
 	if (!a)
 		return NULL;
 	archive_read_support_filter_gzip(a);
+	/* zstd layers (OCI tar+zstd) only when libarchive has zstd built in:
+	 * ARCHIVE_WARN means it would run an external program instead. */
+	if (archive_read_support_filter_zstd(a) == ARCHIVE_WARN) {
+		archive_read_free(a);
+		if (!(a = archive_read_new()))
+			return NULL;
+		archive_read_support_filter_gzip(a);
+	}
 	archive_read_support_filter_none(a);
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/mman.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -583,5 +584,368 @@ TEST(load_checks_diff_ids)
 	const char *got;
 	is_int(image_resolve(&s, "d:1", &got, &e), -ENOENT);
 	image_store_close(&s);
+	rmtree(d);
+}
+
+/* ---- hostile `docker load` archives ---------------------------------------
+ * Each case loads an archive built in memory into ROOT/store and checks the
+ * error, that the store keeps nothing of it (no tag, no layer, empty tmp/)
+ * and that nothing appeared or changed beside the store under ROOT. */
+
+struct tent {
+	char type; /* f, d, l (symlink), h (hard link) */
+	const char *path;
+	const void *data; /* f: content; l, h: target */
+	size_t len;
+};
+
+static size_t tar_build(const struct tent *t, size_t n, bool gzip, char *buf, size_t cap)
+{
+	struct archive *a = archive_write_new();
+	archive_write_set_format_pax_restricted(a);
+	if (gzip)
+		archive_write_add_filter_gzip(a);
+	size_t used = 0;
+	archive_write_open_memory(a, buf, cap, &used);
+	for (size_t i = 0; i < n; i++) {
+		struct archive_entry *en = archive_entry_new();
+		archive_entry_set_pathname(en, t[i].path);
+		archive_entry_set_mtime(en, 1700000000, 0);
+		archive_entry_set_perm(en, t[i].type == 'd' ? 0755 : 0644);
+		archive_entry_set_filetype(en, t[i].type == 'd' ? AE_IFDIR : t[i].type == 'l' ? AE_IFLNK : AE_IFREG);
+		if (t[i].type == 'l')
+			archive_entry_set_symlink(en, t[i].data);
+		else if (t[i].type == 'h')
+			archive_entry_set_hardlink(en, t[i].data);
+		else if (t[i].type == 'f')
+			archive_entry_set_size(en, (la_int64_t)t[i].len);
+		archive_write_header(a, en);
+		if (t[i].type == 'f' && t[i].len)
+			archive_write_data(a, t[i].data, t[i].len);
+		archive_entry_free(en);
+	}
+	archive_write_close(a);
+	archive_write_free(a);
+	return used;
+}
+
+static char *listing(const char *root)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd),
+	         "cd %s && find . -path ./store -prune -o -printf '%%p %%y %%s %%T@ %%l\\n' | LC_ALL=C sort", root);
+	FILE *f = popen(cmd, "r");
+	char *out = NULL;
+	size_t cap = 0;
+	FILE *m = open_memstream(&out, &cap);
+	char line[4096];
+	while (f && fgets(line, sizeof(line), f))
+		fputs(line, m);
+	if (f)
+		pclose(f);
+	fclose(m);
+	return out;
+}
+
+static bool dir_empty(const char *root, const char *sub)
+{
+	char p[1024];
+	snprintf(p, sizeof(p), "%s/store/%s", root, sub);
+	struct stat st;
+	return stat(p, &st) == 0 && st.st_nlink == 2 && rmdir(p) == 0 && mkdir(p, 0700) == 0;
+}
+
+struct hostile {
+	char *root;
+	char store[600];
+	char *before;
+	struct image_store s;
+};
+
+static void hostile_begin(struct hostile *h)
+{
+	h->root = tmpdir();
+	snprintf(h->store, sizeof(h->store), "%s/store", h->root);
+	char p[700];
+	struct ros_err e;
+	snprintf(p, sizeof(p), "%s/victim", h->root);
+	fs_write_atomic(p, "orig", 4, 0644, &e);
+	snprintf(p, sizeof(p), "%s/outside", h->root);
+	mkdir(p, 0755);
+	image_store_open(&h->s, h->store, &e);
+	h->before = listing(h->root);
+}
+
+/* Loads buf; checks the error code and message and that nothing is left. */
+static void hostile_load(struct hostile *h, const void *buf, size_t len, int code, const char *msg, const char *what)
+{
+	int fd = memfd_create("hostile", MFD_CLOEXEC);
+	if (fs_write_all(fd, buf, len) < 0 || lseek(fd, 0, SEEK_SET) < 0)
+		abort();
+	struct ros_err e = {0};
+	int r = image_load_fd(&h->s, fd, NULL, &e);
+	close(fd);
+	ok(r == code, "%s: load fails with %d (got %d: %s)", what, code, r, e.msg);
+	ok(strstr(e.msg, msg) != NULL, "%s: message \"%s\" has \"%s\"", what, e.msg, msg);
+	cleanup_free char *after = listing(h->root);
+	ok(strcmp(h->before, after) == 0, "%s: nothing changed beside the store:\n%s---\n%s", what, h->before, after);
+	ok(json_object_size(json_object_get(h->s.index, "tags")) == 0 &&
+	           json_object_size(json_object_get(h->s.index, "images")) == 0,
+	   "%s: no image recorded", what);
+	ok(dir_empty(h->root, "tmp") && dir_empty(h->root, "layers"), "%s: store tmp/ and layers/ empty", what);
+}
+
+static void hostile_end(struct hostile *h)
+{
+	image_store_close(&h->s);
+	rmtree(h->root);
+	free(h->root);
+	free(h->before);
+}
+
+static char big[4 << 20], layer[2 << 20];
+
+/* A docker-archive with one layer (bytes given) under "l/layer.tar". */
+static size_t archive_with_layer(const void *l, size_t ln, const char *manifest)
+{
+	const char *m =
+	        manifest ? manifest : "[{\"Config\":\"cfg.json\",\"RepoTags\":[\"h:1\"],\"Layers\":[\"l/layer.tar\"]}]";
+	struct tent t[] = {{'f', "cfg.json", CONFIG, strlen(CONFIG)},
+	                   {'f', "l/layer.tar", l, ln},
+	                   {'f', "manifest.json", m, strlen(m)}};
+	return tar_build(t, ARRAY_SIZE(t), false, big, sizeof(big));
+}
+
+TEST(load_hostile_truncated_layers_and_archives)
+{
+	struct hostile h;
+	hostile_begin(&h);
+	static char payload[256 << 10];
+	for (size_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (char)(i * 7919 % 251);
+	struct tent lt[] = {{'f', "bin/data", payload, sizeof(payload)}};
+	size_t ln = tar_build(lt, 1, true, layer, sizeof(layer));
+	size_t n = archive_with_layer(layer, ln / 2, NULL);
+	hostile_load(&h, big, n, -EINVAL, "layer l/layer.tar: entry 0 (bin/data): data: ", "truncated gzip layer");
+
+	n = archive_with_layer(layer, ln, NULL);
+	hostile_load(&h, big, n / 2, -EINVAL, "image archive: entry 1 (l/layer.tar): data: ", "truncated outer tar");
+	hostile_load(&h, big, 700, -EINVAL, "image archive", "outer tar cut in a header");
+	hostile_load(&h, "", 0, -EINVAL, "image archive", "empty upload");
+	hostile_end(&h);
+}
+
+TEST(load_hostile_manifest_paths)
+{
+	struct hostile h;
+	hostile_begin(&h);
+	struct tent lt[] = {{'f', "ok", "1", 1}};
+	size_t ln = tar_build(lt, 1, false, layer, sizeof(layer));
+	size_t n = archive_with_layer(layer, ln, "[{\"Config\":\"cfg.json\",\"Layers\":[\"../victim\"]}]");
+	hostile_load(&h, big, n, -EXDEV, "layer ../victim: path leaves the archive", "manifest layer ../");
+	n = archive_with_layer(layer, ln, "[{\"Config\":\"cfg.json\",\"Layers\":[\"l/../../../victim\"]}]");
+	hostile_load(&h, big, n, -EXDEV, "path leaves the archive", "manifest layer l/../../..");
+	char m[1024];
+	snprintf(m, sizeof(m), "[{\"Config\":\"cfg.json\",\"Layers\":[\"%s/victim\"]}]", h.root);
+	n = archive_with_layer(layer, ln, m);
+	hostile_load(&h, big, n, -EXDEV, "path leaves the archive", "manifest layer absolute");
+	n = archive_with_layer(layer, ln, "[{\"Config\":\"../victim\",\"Layers\":[]}]");
+	hostile_load(&h, big, n, -EXDEV, "image config ../victim: path leaves the archive", "manifest config ../");
+	n = archive_with_layer(layer, ln, "[{\"Config\":\"cfg.json\",\"Layers\":[\"l/missing.tar\"]}]");
+	hostile_load(&h, big, n, -ENOENT, "layer l/missing.tar: No such file", "missing layer");
+
+	/* Members that are symlinks out of the archive are never followed. */
+	char vict[700];
+	snprintf(vict, sizeof(vict), "%s/victim", h.root);
+	const char *man = "[{\"Config\":\"cfg.json\",\"Layers\":[\"l/layer.tar\"]}]";
+	struct tent t1[] = {{'f', "cfg.json", CONFIG, strlen(CONFIG)},
+	                    {'l', "l/layer.tar", vict, 0},
+	                    {'f', "manifest.json", man, strlen(man)}};
+	n = tar_build(t1, 3, false, big, sizeof(big));
+	hostile_load(&h, big, n, -ELOOP, "layer l/layer.tar: is a symlink", "layer member symlinked outside");
+	struct tent t2[] = {{'l', "manifest.json", vict, 0}};
+	n = tar_build(t2, 1, false, big, sizeof(big));
+	hostile_load(&h, big, n, -ELOOP, "archive member manifest.json: is a symlink",
+	             "manifest.json symlinked outside");
+	hostile_end(&h);
+}
+
+TEST(load_hostile_layer_entries)
+{
+	struct hostile h;
+	hostile_begin(&h);
+	char abs_outside[700], abs_victim[700];
+	snprintf(abs_outside, sizeof(abs_outside), "%s/outside", h.root);
+	snprintf(abs_victim, sizeof(abs_victim), "%s/victim", h.root);
+	struct {
+		struct tent t[2];
+		size_t n;
+		int code;
+		const char *msg, *what;
+	} cases[] = {
+	        {{{'f', "../../escaped", "x", 1}},
+	         1,
+	         -EXDEV,
+	         "entry 0 (../../escaped): path leaves the root",
+	         "layer ../"},
+	        {{{'f', "a/../../escaped", "x", 1}}, 1, -EXDEV, "path leaves the root", "layer a/../.."},
+	        {{{'f', abs_victim, "x", 1}}, 1, -EXDEV, "path leaves the root", "layer absolute name"},
+	        {{{'l', "etc", abs_outside, 0}, {'f', "etc/passwd", "pwned", 5}},
+	         2,
+	         -ENOTDIR,
+	         "entry 1 (etc/passwd): parent directory",
+	         "absolute symlink then a write through it"},
+	        {{{'l', "up", "../../..", 0}, {'f', "up/victim", "pwned", 5}},
+	         2,
+	         -ENOTDIR,
+	         "entry 1 (up/victim): parent directory",
+	         "relative symlink then a write through it"},
+	        {{{'h', "stolen", "../../victim", 0}},
+	         1,
+	         -EXDEV,
+	         "hard link target ../../victim leaves the root",
+	         "hard link to ../"},
+	        {{{'h', "stolen", abs_victim, 0}}, 1, -EXDEV, "leaves the root", "hard link to an absolute path"},
+	        {{{'l', "up", abs_outside, 0}, {'h', "stolen", "up/x", 0}},
+	         2,
+	         -ENOTDIR,
+	         "entry 1 (stolen): hard link target up/x",
+	         "hard link through a symlink"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		size_t ln = tar_build(cases[i].t, cases[i].n, true, layer, sizeof(layer));
+		size_t n = archive_with_layer(layer, ln, NULL);
+		hostile_load(&h, big, n, cases[i].code, cases[i].msg, cases[i].what);
+	}
+	ok(file_is(abs_victim, "orig"), "victim untouched");
+	hostile_end(&h);
+}
+
+/* A ustar header block with a checksum. */
+static void ustar_header(char *b, const char *name, char type, unsigned long long size)
+{
+	memset(b, 0, 512);
+	snprintf(b, 100, "%s", name);
+	memcpy(b + 100, "0000644", 7);
+	memcpy(b + 108, "0000000", 7);
+	memcpy(b + 116, "0000000", 7);
+	snprintf(b + 124, 12, "%011llo", size);
+	memcpy(b + 136, "14544335400", 11);
+	b[156] = type;
+	memcpy(b + 257, "ustar", 6);
+	memcpy(b + 263, "00", 2);
+	memset(b + 148, ' ', 8);
+	unsigned sum = 0;
+	for (int i = 0; i < 512; i++)
+		sum += (unsigned char)b[i];
+	snprintf(b + 148, 8, "%06o", sum);
+}
+
+/* A pax 'x' header with one record, then a file entry. */
+static size_t pax_tar(const char *key, const char *value, size_t vlen, unsigned long long declared, char *out)
+{
+	size_t rec = strlen(key) + vlen + 3, digits = 1;
+	while (snprintf(NULL, 0, "%zu", rec + digits) > (int)digits)
+		digits++;
+	rec += digits;
+	char *p = out;
+	ustar_header(p, "PaxHeaders/f", 'x', declared ? declared : rec);
+	p += 512;
+	int w = sprintf(p, "%zu %s=", rec, key);
+	memcpy(p + w, value, vlen);
+	p[w + vlen] = '\n';
+	p += (rec + 511) / 512 * 512;
+	ustar_header(p, "f", '0', 1);
+	p += 512;
+	*p = 'x';
+	p += 512;
+	memset(p, 0, 1024);
+	return (size_t)(p + 1024 - out);
+}
+
+TEST(load_hostile_pax_headers)
+{
+	struct hostile h;
+	hostile_begin(&h);
+	static char pax[1 << 20], longpath[200 << 10];
+	memset(longpath, 'a', sizeof(longpath));
+	for (size_t i = 100; i < sizeof(longpath); i += 100)
+		longpath[i] = '/';
+	size_t ln = pax_tar("path", longpath, sizeof(longpath), 0, pax);
+	size_t n = archive_with_layer(pax, ln, NULL);
+	hostile_load(&h, big, n, -ENAMETOOLONG, "name longer than 4096 bytes", "pax path of 200 KiB");
+	ln = pax_tar("size", "99999999999999999999", 20, 0, pax);
+	n = archive_with_layer(pax, ln, NULL);
+	hostile_load(&h, big, n, -EINVAL, "layer l/layer.tar: entry 0", "pax size out of range");
+	ln = pax_tar("size", "1099511627776", 13, 0, pax);
+	n = archive_with_layer(pax, ln, NULL);
+	hostile_load(&h, big, n, -EFBIG, "size 1099511627776 is out of range", "pax size of 1 TiB");
+	ln = pax_tar("path", "x", 1, 1ULL << 40, pax);
+	n = archive_with_layer(pax, ln, NULL);
+	hostile_load(&h, big, n, -EINVAL, "layer l/layer.tar: entry 0: bad tar header", "pax header claiming 1 TiB");
+	hostile_end(&h);
+}
+
+TEST(load_hostile_huge_manifest)
+{
+	struct hostile h;
+	hostile_begin(&h);
+	/* 100 MB of manifest.json: written to a file, the limit refuses it. */
+	char p[700];
+	snprintf(p, sizeof(p), "%s/outside/huge.tar", h.root);
+	int fd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	char hdr[512];
+	ustar_header(hdr, "manifest.json", '0', 100ULL << 20);
+	fs_write_all(fd, hdr, sizeof(hdr));
+	static char blank[1 << 20];
+	memset(blank, ' ', sizeof(blank));
+	blank[0] = '[';
+	for (int i = 0; i < 100; i++)
+		fs_write_all(fd, blank, sizeof(blank));
+	memset(blank, 0, 1024);
+	fs_write_all(fd, blank, 1024);
+	lseek(fd, 0, SEEK_SET);
+	free(h.before);
+	h.before = listing(h.root);
+	struct ros_err e = {0};
+	is_int(image_load_fd(&h.s, fd, NULL, &e), -EFBIG);
+	ok(strstr(e.msg, "manifest.json") && strstr(e.msg, "larger than"), "names the member and limit: %s", e.msg);
+	close(fd);
+	cleanup_free char *after = listing(h.root);
+	ok(strcmp(h.before, after) == 0, "nothing changed beside the store");
+	ok(dir_empty(h.root, "tmp"), "store tmp/ empty");
+	hostile_end(&h);
+}
+
+TEST(extract_zstd_layer)
+{
+	static char buf[1 << 16];
+	struct archive *a = archive_write_new();
+	archive_write_set_format_pax_restricted(a);
+	if (archive_write_add_filter_zstd(a) != ARCHIVE_OK) {
+		archive_write_free(a);
+		tap_skip("libarchive without zstd");
+		return;
+	}
+	size_t used = 0;
+	archive_write_open_memory(a, buf, sizeof(buf), &used);
+	struct archive_entry *en = archive_entry_new();
+	archive_entry_set_pathname(en, "z");
+	archive_entry_set_filetype(en, AE_IFREG);
+	archive_entry_set_perm(en, 0644);
+	archive_entry_set_size(en, 4);
+	archive_write_header(a, en);
+	archive_write_data(a, "zstd", 4);
+	archive_entry_free(en);
+	archive_write_close(a);
+	archive_write_free(a);
+	cleanup_free char *d = tmpdir();
+	cleanup_close int dfd = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct image_extract_opts o = {0};
+	struct ros_err e = {0};
+	is_int(image_tar_extract_mem(buf, used, dfd, &o, &e), 0);
+	char p[600];
+	snprintf(p, sizeof(p), "%s/z", d);
+	ok(file_is(p, "zstd"), "zstd layer unpacked: %s", e.msg);
 	rmtree(d);
 }
