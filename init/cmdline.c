@@ -18,6 +18,7 @@ void init_cmdline_defaults(struct init_cmdline *c)
 	memset(c, 0, sizeof(*c));
 	strcpy(c->sysctr, "/usr/bin/sysctr");
 	strcpy(c->state, "LABEL=ROS_STATE");
+	strcpy(c->media, "LABEL=ROS");
 	c->shutdown_timeout_s = 30;
 }
 
@@ -54,6 +55,8 @@ static int apply(struct init_cmdline *c, const char *key, const char *val, bool 
 		return set_str(c->state, key, val, e);
 	if (!strcmp(key, "ros.state.autoformat"))
 		return set_str(c->autoformat, key, val, e);
+	if (!strcmp(key, "ros.media"))
+		return set_str(c->media, key, val, e);
 	if (!strcmp(key, "ros.rescue"))
 		return set_bool(&c->rescue, key, val, has_val, e);
 	if (!strcmp(key, "ros.debug"))

@@ -19,6 +19,7 @@ struct init_cmdline {
 	char sysctr[INIT_VALUE_MAX];     /* ros.sysctr=PATH */
 	char state[INIT_VALUE_MAX];      /* ros.state=LABEL=X|UUID=X|/dev/X|none */
 	char autoformat[INIT_VALUE_MAX]; /* ros.state.autoformat=/dev/X */
+	char media[INIT_VALUE_MAX];      /* ros.media=LABEL=X|UUID=X|/dev/X (default LABEL=ROS) */
 	bool cgroup_v1;                  /* ros.cgroup=v1 */
 	bool rescue;                     /* ros.rescue: rescue shell instead of sysctr */
 	bool debug;                      /* ros.debug: log reaped orphans and more */
@@ -45,10 +46,10 @@ int timeline_flush(struct ros_err *e);
 
 int mounts_early(struct ros_err *e);
 int mounts_cgroups(bool v1, struct ros_err *e);
-/* finit_module every line of list; returns the number of failures. */
-int modules_load(const char *list);
-/* Loads the list's modules in a child process while init goes on. */
-void modules_load_late(const char *list);
+/* finit_module every line of the boot list (the last one is a barrier for
+ * the device probes of the others), and start loading the late list in an
+ * idle-priority child; returns the number of boot modules that failed. */
+int modules_load(const char *boot, const char *late);
 void console_ensure(void);
 /* Unmounts everything but / in reverse order (lazy fallback). */
 void mounts_teardown(void);

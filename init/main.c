@@ -396,11 +396,10 @@ static int boot(long pid_outside, struct ros_err *e)
 		log_warn("%s", err_msg(&ce));
 	timeline_add("mounts", monotonic_ms());
 
-	int failed = modules_load("/etc/ros/modules.boot");
+	/* what only services need later (bridge, netfilter, ...) loads meanwhile */
+	int failed = modules_load("/etc/ros/modules.boot", "/etc/ros/modules.late");
 	if (failed)
 		log_warn("%d boot module(s) failed to load", failed);
-	/* what only services need later (bridge, netfilter, ...) loads meanwhile */
-	modules_load_late("/etc/ros/modules.late");
 	timeline_add("modules", monotonic_ms());
 
 	r = root_setup(&init.cmdline, e);

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,9 +150,11 @@ static int modules_each(const char *list,
 	return failures;
 }
 
-static int module_insert(const char *list, unsigned lineno, const char *path, int fd)
+/* params: "" or "async_probe" (the kernel then neither waits for the
+ * module's device probes nor for anyone else's before finit_module returns) */
+static int module_insert(const char *list, unsigned lineno, const char *path, int fd, const char *params)
 {
-	int r = (int)syscall(SYS_finit_module, fd, "", 0);
+	int r = (int)syscall(SYS_finit_module, fd, params, 0);
 	int saved = errno;
 	close(fd);
 	if (r == 0 || saved == EEXIST || saved == ENODEV) /* loaded / no such hardware */
@@ -160,34 +163,21 @@ static int module_insert(const char *list, unsigned lineno, const char *path, in
 	return -1;
 }
 
-static void load_now(const char *list, unsigned lineno, const char *path, int fd, void *data)
-{
-	if (module_insert(list, lineno, path, fd) < 0)
-		++*(int *)data;
-}
-
-int modules_load(const char *list)
-{
-	int load_failures = 0;
-	int open_failures = modules_each(list, load_now, &load_failures);
-	return open_failures + load_failures;
-}
-
-struct late_module {
+struct module_file {
 	unsigned lineno;
 	char path[256];
 	int fd;
 };
-struct late_list {
-	struct late_module m[256];
+struct module_list {
+	struct module_file m[256];
 	size_t n;
 };
 
 static void collect(const char *list, unsigned lineno, const char *path, int fd, void *data)
 {
-	struct late_list *l = data;
+	struct module_list *l = data;
 	if (l->n == sizeof(l->m) / sizeof(l->m[0])) {
-		log_warn("%s:%u: more than %zu late modules; %s skipped", list, lineno, l->n, path);
+		log_warn("%s:%u: more than %zu modules; %s skipped", list, lineno, l->n, path);
 		close(fd);
 		return;
 	}
@@ -196,31 +186,56 @@ static void collect(const char *list, unsigned lineno, const char *path, int fd,
 	l->m[l->n++].fd = fd;
 }
 
-void modules_load_late(const char *list)
+/* Every file of the late list is opened now, while the initramfs is still
+ * there; a child loads them at idle priority (SCHED_IDLE: only when nothing
+ * of the boot wants the CPU) while init goes on (switch_root, sysctr), and
+ * exits; init reaps it like any orphan. */
+static void late_start(const char *list)
 {
-	/* every file is opened now, while the initramfs is still there; a
-	 * child loads them while init goes on (switch_root, sysctr) and exits;
-	 * init reaps it like any orphan */
-	static struct late_list l;
+	static struct module_list l;
 	l.n = 0;
 	modules_each(list, collect, &l);
 	if (!l.n)
 		return;
 	pid_t pid = fork();
 	if (pid == 0) {
+		struct sched_param sp = {0};
+		sched_setscheduler(0, SCHED_IDLE, &sp);
 		int failures = 0;
 		for (size_t i = 0; i < l.n; i++)
-			failures += module_insert(list, l.m[i].lineno, l.m[i].path, l.m[i].fd) < 0;
+			failures += module_insert(list, l.m[i].lineno, l.m[i].path, l.m[i].fd, "") < 0;
 		_exit(failures ? 1 : 0);
 	}
 	if (pid < 0) {
 		log_warn("fork for the late modules: %s; loading them now", strerror(errno));
 		for (size_t i = 0; i < l.n; i++)
-			module_insert(list, l.m[i].lineno, l.m[i].path, l.m[i].fd);
+			module_insert(list, l.m[i].lineno, l.m[i].path, l.m[i].fd, "");
 		return;
 	}
 	for (size_t i = 0; i < l.n; i++)
 		close(l.m[i].fd);
+}
+
+int modules_load(const char *boot, const char *late)
+{
+	static struct module_list l;
+	l.n = 0;
+	int failures = modules_each(boot, collect, &l);
+	/* All but the last with async_probe: a load then returns as soon as
+	 * the module is live, without waiting for device probes (libata's
+	 * probe of a CD takes a third of a second, half of it a sleep after
+	 * the port reset), so the probes of all the drivers overlap with each
+	 * other and with the loading. */
+	for (size_t i = 0; i + 1 < l.n; i++)
+		failures += module_insert(boot, l.m[i].lineno, l.m[i].path, l.m[i].fd, "async_probe") < 0;
+	/* the late ones use the CPU the probes leave idle */
+	late_start(late);
+	/* The last one, loaded plainly, is the barrier: the kernel finishes
+	 * every probe started so far before its finit_module returns, so the
+	 * boot medium and the state disk exist afterwards. */
+	if (l.n)
+		failures += module_insert(boot, l.m[l.n - 1].lineno, l.m[l.n - 1].path, l.m[l.n - 1].fd, "") < 0;
+	return failures;
 }
 
 void console_ensure(void)

@@ -33,7 +33,8 @@
 #define ROOT_RO "/run/ros/root-ro"
 #define ROOT_RW "/run/ros/root-rw"
 #define STATE_DIR "/run/ros/state"
-#define MEDIA_LABEL "ROS"
+#define OEM_LABEL "ROS_OEM"
+#define OEM_DIR "/usr/share/ros/oem"
 #define MEDIA_WAIT_MS 10000
 #define DEVICE_WAIT_MS 5000
 
@@ -98,14 +99,16 @@ static int mount_device(const char *dev, const char *dir, unsigned long flags, s
 	return 0;
 }
 
-/* The boot medium: the filesystem labelled ROS, read-only at MEDIA_DIR. */
-static int media_mount(struct ros_err *e)
+/* The boot medium: ros.media= (default the filesystem labelled ROS; an
+ * installed disk's GRUB passes its slot, LABEL=ROS_A), read-only at
+ * MEDIA_DIR. */
+static int media_mount(const char *spec, struct ros_err *e)
 {
 	cleanup_free char *dev = NULL;
-	for (int waited = 0; !(dev = device_find("LABEL=" MEDIA_LABEL)); waited += 100) {
+	for (int waited = 0; !(dev = device_find(spec)); waited += 100) {
 		if (waited >= MEDIA_WAIT_MS)
-			return err_setx(e, ENOENT, "no filesystem labelled %s appeared in %d s (and no ros.root=)",
-			                MEDIA_LABEL, MEDIA_WAIT_MS / 1000);
+			return err_setx(e, ENOENT, "no filesystem %s appeared in %d s (and no ros.root=)", spec,
+			                MEDIA_WAIT_MS / 1000);
 		sleep_ms(100);
 	}
 	log_info("boot medium %s", dev);
@@ -188,7 +191,7 @@ int root_setup(const struct init_cmdline *c, struct ros_err *e)
 	} else if (access("/ros/root.squashfs", F_OK) == 0) {
 		snprintf(src, sizeof(src), "/ros/root.squashfs");
 	} else {
-		r = media_mount(e);
+		r = media_mount(c->media, e);
 		if (r < 0)
 			return r;
 		snprintf(src, sizeof(src), MEDIA_DIR "/ros/root.squashfs");
@@ -281,11 +284,38 @@ static int state_format(const char *dev, const char *label, struct ros_err *e)
 	return 0;
 }
 
+/* An appliance vendor's OEM partition (ros install --oem, make disk OEM=),
+ * read-only at /usr/share/ros/oem where the config's OEM layer is read. */
+static void oem_mount(void)
+{
+	cleanup_free char *dev = device_find("LABEL=" OEM_LABEL);
+	struct ros_err e = {0};
+	if (!dev)
+		return;
+	if (mount_device(dev, OEM_DIR, MS_RDONLY | MS_NODEV | MS_NOSUID | MS_NOATIME, &e) < 0)
+		log_warn("OEM partition: %s", err_msg(&e));
+	else
+		log_info("OEM partition %s mounted on " OEM_DIR, dev);
+}
+
+/* Without a state disk the state stays in RAM: the root overlay holds it,
+ * except userctr's, whose container overlays need an upper layer that is
+ * not itself overlayfs: a tmpfs of its own. */
+static void ram_state(void)
+{
+	if (fs_mkdir_p("/var/lib/userctr", 0700, NULL) < 0 ||
+	    mount("tmpfs", "/var/lib/userctr", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") < 0)
+		log_warn("tmpfs on /var/lib/userctr: %m");
+}
+
 int state_setup(const struct init_cmdline *c, struct ros_err *e)
 {
 	static const char *const persistent[] = {"/var/lib/ros", "/var/lib/userctr", "/home", "/opt", "/var/log"};
-	if (!strcmp(c->state, "none"))
+	oem_mount();
+	if (!strcmp(c->state, "none")) {
+		ram_state();
 		return 0;
+	}
 	cleanup_free char *dev = device_find(c->state);
 	char type[32] = "";
 	/* ros.state may name the autoformat device itself: format it if empty. */
@@ -304,6 +334,7 @@ int state_setup(const struct init_cmdline *c, struct ros_err *e)
 	}
 	if (!dev) {
 		log_info("no state disk %s: state stays in RAM", c->state);
+		ram_state();
 		return 0;
 	}
 	int r = mount_device(dev, STATE_DIR, MS_NOATIME, e);

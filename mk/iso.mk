@@ -2,7 +2,9 @@
 KERNEL ?= cloud
 IMG := $(BUILD)/img
 KDIR := $(IMG)/kernel-$(KERNEL)
-ISO := $(BUILD)/ros.iso
+# one ISO per kernel flavour (else switching KERNEL leaves the other's
+# ISO looking up to date): ros.iso (cloud), ros-generic.iso
+ISO := $(BUILD)/ros$(if $(filter-out cloud,$(KERNEL)),-$(KERNEL)).iso
 export ROS_CACHE := $(abspath build/cache)
 
 kernel: $(KDIR)/vmlinuz
@@ -33,6 +35,8 @@ $(IMG)/root.squashfs: rootfs/mkrootfs.sh $(ROOTFS_BINS) $(IMAGES_STAMP) $(wildca
 	$(Q)mkdir -p $(IMG) && bash rootfs/mkrootfs.sh $(BUILD)/bin . $@
 
 iso: $(ISO)
+# the files of `ros install` (mk/disk.mk) go on every flavour's ISO
+$(ISO): $(INSTALL_STAMP)
 $(ISO): $(KDIR)/vmlinuz $(IMG)/initrd-$(KERNEL).img $(IMG)/root.squashfs iso/mkiso.sh VERSION
 	$(Q)bash iso/mkiso.sh $(KDIR)/vmlinuz $(IMG)/initrd-$(KERNEL).img $(IMG)/root.squashfs VERSION $@
 

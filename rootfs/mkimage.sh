@@ -7,8 +7,10 @@
 # the packages only their maintainer scripts need, then unpacked with
 # dpkg -x), ROS_BINS (ros programs from BINDIR, copied with the shared
 # libraries they link), KEEP_LIBS (sonames kept though no ELF file links
-# them: what a program dlopen()s), and may define customize() (runs with
-# $tree set).
+# them: what a program dlopen()s), COMPRESS (zstd, the default: fast to
+# read; or xz: a quarter smaller, several times slower to read, for an image
+# nothing reads while the system boots; written to OUTDIR/.NAME.compress for
+# rootfs/mkimages.sh), and may define customize() (runs with $tree set).
 # Every image carries busybox-static for /bin/sh. The build fails when an
 # ELF file in the image needs a library the image does not hold.
 set -euo pipefail
@@ -28,7 +30,7 @@ SKIP=" adduser cdebconf debconf dpkg install-info perl perl-base perl-modules-5.
  libelogind0 procps libproc2-0 passwd debianutils gcc-12-base "
 
 SKIP=" $(echo "$SKIP" | tr -s " \n" "  ") " # one line, single spaces
-PKGS=() ROS_BINS=() KEEP_LIBS=()
+PKGS=() ROS_BINS=() KEEP_LIBS=() COMPRESS=zstd
 customize() { :; }
 # shellcheck source=/dev/null
 . "$recipe"
@@ -70,10 +72,28 @@ install -m 0755 /bin/busybox "$tree/bin/busybox"
 for a in $("$tree/bin/busybox" --list-full); do
 	[ -e "$tree/$a" ] || [ -L "$tree/$a" ] || ln -s /bin/busybox "$tree/$a"
 done
-copy_with_libs() { # BIN DEST
-	install -D -m 0755 "$1" "$tree$2"
+lib_dir() { # LIB as ldd prints it: the directory its Debian package uses
+	# (/usr/lib/... for libssl3, /lib/... for libc6 in bookworm), whatever
+	# the build host's merged /usr makes ldd print
+	local p owner
+	for p in "$1" "$(readlink -f "$1")"; do
+		owner=$(dpkg-query -S "$p" 2>/dev/null | grep -v '^diversion' | head -1) || true
+		[ -n "$owner" ] && { dirname "${owner#*: }"; return; }
+	done
+	dirname "$1"
+}
+copy_with_libs() { # BIN DEST (stripped: ros builds with -g)
+	install -D -s -m 0755 "$1" "$tree$2"
+	# each library as its package lays it out (file, mode, soname link), so
+	# that what the packages of one image and the programs of another hold
+	# is the same in both and goes to the base layer (rootfs/mkimages.sh)
+	local lib real dir
 	for lib in $(ldd "$1" | grep -oE '/[^ ]+'); do
-		[ -e "$tree$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$tree$lib"
+		real=$(readlink -f "$lib")
+		dir=$(lib_dir "$lib")
+		[ -e "$tree$dir/${real##*/}" ] || install -D -m "$(stat -c %a "$real")" "$real" "$tree$dir/${real##*/}"
+		[ "${real##*/}" = "${lib##*/}" ] || [ -e "$tree$dir/${lib##*/}" ] || [ -L "$tree$dir/${lib##*/}" ] ||
+			ln -s "${real##*/}" "$tree$dir/${lib##*/}"
 	done
 }
 for b in "${ROS_BINS[@]}"; do
@@ -143,8 +163,17 @@ find_lib() { # SONAME: its path in the image
 	for d in "${libdirs[@]}"; do [ -e "$tree/$d/$1" ] && { echo "$tree/$d/$1"; return 0; }; done
 	return 1
 }
-# PAM modules matter only where something reads /etc/pam.d
-[ -d "$tree/etc/pam.d" ] || rm -rf "$tree"/lib/x86_64-linux-gnu/security "$tree"/usr/lib/x86_64-linux-gnu/security
+# PAM modules matter only where something reads /etc/pam.d, and only
+# those its files name (pam_userdb alone would keep libdb, 1.8 MB)
+if [ -d "$tree/etc/pam.d" ]; then
+	pam_used=" $(cat "$tree"/etc/pam.d/* 2>/dev/null | grep -v '^[[:space:]]*#' | grep -o 'pam_[a-z0-9_]*\.so' | sort -u | tr '\n' ' ') "
+	for f in "$tree"/lib/x86_64-linux-gnu/security/pam_*.so "$tree"/usr/lib/x86_64-linux-gnu/security/pam_*.so; do
+		[ -e "$f" ] || continue
+		[[ "$pam_used" == *" $(basename "$f") "* ]] || rm -f "$f"
+	done
+else
+	rm -rf "$tree"/lib/x86_64-linux-gnu/security "$tree"/usr/lib/x86_64-linux-gnu/security
+fi
 declare -A keep=()
 queue=()
 while IFS= read -r f; do
@@ -197,6 +226,9 @@ while IFS= read -r f; do
 	done
 done < <(find "$tree" -type f \( -perm -u+x -o -name '*.so*' \) ! -path '*/security/*')
 [ $missing = 0 ] || exit 1
+
+case $COMPRESS in zstd | xz) ;; *) echo "mkimage: $name: COMPRESS=$COMPRESS: zstd or xz" >&2; exit 1 ;; esac
+echo "$COMPRESS" >"$outdir/.$name.compress"
 
 chmod 0755 "$tree"
 rm -rf "${outdir:?}/$name"

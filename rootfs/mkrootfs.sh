@@ -19,7 +19,7 @@ done
 # userctr will have its own (its libarchive pulls libxml2 and ICU, 30 MB).
 for b in sysctr ros roci; do
 	[ -x "$bindir/$b" ] || continue
-	install -m 0755 "$bindir/$b" "$tree/usr/bin/$b"
+	install -s -m 0755 "$bindir/$b" "$tree/usr/bin/$b" # stripped: ros builds with -g
 	for lib in $(ldd "$bindir/$b" | grep -oE '/[^ ]+'); do
 		[ -e "$tree$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$tree$lib"
 	done

@@ -132,6 +132,56 @@ static void timeline(const char *name)
 	close(fd);
 }
 
+/* Once every enabled service is up (running 2 s, created, or a one-shot
+ * done with 0) for the first time, an installed disk's boot is good:
+ * `ros os mark-good` records it in the GRUB environment (docs/install.md).
+ * Double fork: init reaps it, sysctr's loop never waits for it.  A trial
+ * boot (GRUB passed ros.trial=SECONDS) that is not good in time reboots,
+ * which uses up one of its tries. */
+static bool boot_ok_done;
+static int64_t trial_deadline;
+static void boot_ok_check(void)
+{
+	if (boot_ok_done)
+		return;
+	int64_t now = now_ms();
+	for (size_t i = 0; i < n_svcs; i++) {
+		const struct svc *s = &svcs[i];
+		if (s->st == ST_DISABLED || s->st == ST_USER)
+			continue;
+		bool up = (s->st == ST_RUNNING && s->d.detach && now - s->started_ms >= 2000) || s->st == ST_CREATED ||
+		          (s->st == ST_EXITED && s->done_ok);
+		if (!up) {
+			if (trial_deadline && now >= trial_deadline) {
+				say("trial boot: service %s is not up after ros.trial seconds: rebooting", s->name);
+				trial_deadline = 0;
+				kill(getppid(), SIGTERM);
+			}
+			return;
+		}
+	}
+	boot_ok_done = true;
+	trial_deadline = 0;
+	cleanup_free char *cmdline = NULL;
+	if (fs_read_all("/proc/cmdline", 1 << 16, &cmdline, NULL, NULL) < 0 || !strstr(cmdline, "ros.slot="))
+		return; /* not booted from an installed disk's slot */
+	say("all services up: ros os mark-good");
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (fork() == 0) {
+			sigset_t none;
+			sigemptyset(&none);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+			execl("/usr/bin/ros", "ros", "os", "mark-good", (char *)NULL);
+			_exit(127);
+		}
+		_exit(0);
+	}
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+}
+
 /* ---- definitions ---- */
 
 static void add_def(struct cfg_node *all, const char *name, const struct cfg_node *def)
@@ -887,6 +937,15 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < n_svcs; i++)
 		running += svcs[i].st == ST_RUNNING;
 	say("%zu services, %zu running, %lld ms", n_svcs, running, (long long)(now_ms() - t0));
+	cleanup_free char *cmdline = NULL;
+	const char *trial = NULL;
+	if (fs_read_all("/proc/cmdline", 1 << 16, &cmdline, NULL, NULL) == 0)
+		trial = strstr(cmdline, " ros.trial=");
+	if (trial) {
+		long secs = strtol(trial + 11, NULL, 10);
+		trial_deadline = t0 + (secs > 0 ? secs : 300) * 1000;
+	}
+	boot_ok_check();
 	int64_t next_rotate = now_ms() + 1000;
 	for (;;) {
 		int64_t now = now_ms(), deadline = next_rotate;
@@ -918,6 +977,7 @@ int main(int argc, char **argv)
 				on_exit_(&svcs[evs[i].data.u64]);
 			}
 		}
+		boot_ok_check();
 		now = now_ms();
 		for (size_t i = 0; i < n_svcs; i++) {
 			struct svc *s = &svcs[i];

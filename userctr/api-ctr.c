@@ -349,16 +349,17 @@ static enum MHD_Result volumes_route(struct userctr *u, struct MHD_Connection *c
 		return api_send_json(c, MHD_HTTP_CREATED, out);
 	}
 	if (!strcmp(path, "/volumes/prune") && !strcmp(method, "POST")) {
-		json_t *list = json_object_get(volume_list(u), "Volumes");
+		json_t *all = volume_list(u);
 		json_t *deleted = json_array();
 		size_t i;
 		json_t *v;
-		json_array_foreach(list, i, v)
+		json_array_foreach(json_object_get(all, "Volumes"), i, v)
 		{
 			const char *n = json_string_value(json_object_get(v, "Name"));
 			if (!volume_in_use(u, n) && volume_remove(u, n, false, NULL) == 0)
 				json_array_append_new(deleted, json_string(n));
 		}
+		json_decref(all);
 		return api_send_json(c, MHD_HTTP_OK,
 		                     json_pack("{s:o,s:i}", "VolumesDeleted", deleted, "SpaceReclaimed", 0));
 	}

@@ -219,11 +219,11 @@ static json_t *image_summary(struct userctr *u, const char *id, json_t *img)
 {
 	json_t *cfg = json_object_get(json_object_get(img, "config"), "config");
 	json_t *labels = json_object_get(cfg, "Labels");
-	return json_pack("{s:s,s:s,s:o,s:[],s:I,s:I,s:I,s:I,s:O,s:i}", "Id", id, "ParentId", "", "RepoTags",
+	return json_pack("{s:s,s:s,s:o,s:[],s:I,s:I,s:I,s:I,s:o,s:i}", "Id", id, "ParentId", "", "RepoTags",
 	                 image_tags(&u->images, id), "RepoDigests", "Created", image_created(img), "Size",
 	                 json_integer_value(json_object_get(img, "size")), "SharedSize", (json_int_t)-1, "VirtualSize",
 	                 json_integer_value(json_object_get(img, "size")), "Labels",
-	                 json_is_object(labels) ? labels : json_object(), "Containers", -1);
+	                 json_is_object(labels) ? json_incref(labels) : json_object(), "Containers", -1);
 }
 
 static enum MHD_Result h_images_list(struct userctr *u, struct MHD_Connection *c)
@@ -476,6 +476,14 @@ enum MHD_Result api_handle(void *cls, struct MHD_Connection *c, const char *url,
 			char tmp[4096];
 			snprintf(tmp, sizeof(tmp), "%s/tmp", u->root);
 			rq->upload_fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+			if (rq->upload_fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) {
+				/* overlayfs before Linux 6.6 has no O_TMPFILE: a file unlinked at once */
+				char t[4200];
+				snprintf(t, sizeof(t), "%s/upload.XXXXXX", tmp);
+				rq->upload_fd = mkostemp(t, O_CLOEXEC);
+				if (rq->upload_fd >= 0)
+					unlink(t);
+			}
 			if (rq->upload_fd < 0)
 				rq->upload_errno = errno;
 		}

@@ -1152,13 +1152,13 @@ json_t *uctr_summary(struct uctr *c)
 	                  json_string_value(json_object_get(json_object_get(c->doc, "NetworkSettings"), "IPAddress"))
 	                          ?: "",
 	                  "Gateway", "", "IPPrefixLen", 0));
-	return json_pack("{s:s,s:[s],s:s,s:s,s:s,s:I,s:o,s:O,s:s,s:s,s:{s:s},s:{s:o},s:O}", "Id", c->id, "Names", name,
+	return json_pack("{s:s,s:[s],s:s,s:s,s:s,s:I,s:o,s:o,s:s,s:s,s:{s:s},s:{s:o},s:o}", "Id", c->id, "Names", name,
 	                 "Image", json_string_value(json_object_get(config(c), "Image")) ?: "", "ImageID",
 	                 json_string_value(json_object_get(c->doc, "Image")) ?: "", "Command", cmd, "Created",
 	                 (json_int_t)parse_time(json_string_value(json_object_get(c->doc, "Created"))), "Ports",
-	                 ports_summary(c), "Labels", json_is_object(labels) ? labels : json_object(), "State", status,
-	                 "Status", text, "HostConfig", "NetworkMode", mode, "NetworkSettings", "Networks", nets,
-	                 "Mounts", json_object_get(c->doc, "Mounts") ?: json_array());
+	                 ports_summary(c), "Labels", json_is_object(labels) ? json_incref(labels) : json_object(),
+	                 "State", status, "Status", text, "HostConfig", "NetworkMode", mode, "NetworkSettings",
+	                 "Networks", nets, "Mounts", json_incref(json_object_get(c->doc, "Mounts")) ?: json_array());
 }
 
 json_t *uctr_inspect(struct uctr *c)

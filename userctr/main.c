@@ -6,6 +6,7 @@
  * reaper socket, container output and hijacked connections.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
@@ -15,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/close_range.h>
+#include <linux/magic.h>
 #include <sys/epoll.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -32,6 +36,7 @@
 static const char *opt_host = "unix:///var/run/docker.sock", *opt_root = "/var/lib/userctr";
 static const char *opt_bridge = "docker0", *opt_bip = "172.17.0.0/16", *opt_group = "docker";
 static const char *opt_default_registry;
+static bool opt_cgroup_remount;
 static char *opt_insecure[17];
 static int n_insecure;
 
@@ -44,7 +49,9 @@ static void usage(FILE *f)
 	           "  --bip     its subnet (default 172.17.0.0/16)\n"
 	           "  --group   group owning the socket, mode 0660 (default docker)\n"
 	           "  --default-registry HOST   registry for names without one (none by default)\n"
-	           "  --insecure-registry HOST[:PORT]   plain HTTP allowed (loopback always is); repeatable\n");
+	           "  --insecure-registry HOST[:PORT]   plain HTTP allowed (loopback always is); repeatable\n"
+	           "  --cgroup-remount   (in a system container, cgroup v2) mount the own cgroup subtree on\n"
+	           "                     /sys/fs/cgroup and move the engine into a leaf of it\n");
 }
 
 uint64_t now_ms(void)
@@ -99,6 +106,32 @@ static int mkdirs(struct userctr *u, struct ros_err *e)
 	return 0;
 }
 
+/* In a system container on cgroup v2 (its own cgroup namespace): a fresh
+ * cgroup2 mount shows the namespace's root, the engine's own subtree; its
+ * processes move to the leaf "engine" so controllers can be enabled for
+ * the containers' cgroups beside it (no internal processes in v2). */
+static int cgroup_remount(struct ros_err *e)
+{
+	struct statfs sf;
+	if (statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type != CGROUP2_SUPER_MAGIC)
+		return 0; /* v1: the hierarchies are per controller, nothing to do */
+	umount2("/sys/fs/cgroup", MNT_DETACH);
+	if (mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return err_set(e, errno, "mount cgroup2 on /sys/fs/cgroup");
+	if (mkdir("/sys/fs/cgroup/engine", 0755) < 0 && errno != EEXIST)
+		return err_set(e, errno, "mkdir /sys/fs/cgroup/engine");
+	cleanup_free char *procs = NULL;
+	size_t len = 0;
+	if (fs_read_all("/sys/fs/cgroup/cgroup.procs", 1 << 20, &procs, &len, e) < 0)
+		return -1;
+	for (char *save = NULL, *t = strtok_r(procs, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
+		cleanup_close int fd = open("/sys/fs/cgroup/engine/cgroup.procs", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || (write(fd, t, strlen(t)) < 0 && errno != ESRCH))
+			return err_set(e, errno, "move %s to /sys/fs/cgroup/engine", t);
+	}
+	return 0;
+}
+
 int engine_main(int lfd, int rfd, int argc, char **argv);
 int engine_main(int lfd, int rfd, int argc, char **argv)
 {
@@ -117,6 +150,20 @@ int engine_main(int lfd, int rfd, int argc, char **argv)
 	}
 	if (asprintf(&u.state_root, "%s/run", u.root) < 0)
 		return 1;
+	/* temporary files an earlier engine left (named ones, where the
+	 * filesystem has no O_TMPFILE) */
+	char tmpd[4096];
+	snprintf(tmpd, sizeof(tmpd), "%s/tmp", u.root);
+	DIR *td = opendir(tmpd);
+	for (struct dirent *de; td && (de = readdir(td));)
+		if (!strncmp(de->d_name, "blob.", 5) || !strncmp(de->d_name, "upload.", 7))
+			unlinkat(dirfd(td), de->d_name, 0);
+	if (td)
+		closedir(td);
+	if (opt_cgroup_remount && cgroup_remount(&e) < 0) {
+		fprintf(stderr, "userctr: --cgroup-remount: %s\n", err_msg(&e));
+		return 1;
+	}
 	char pidp[4096], pidtxt[32];
 	snprintf(pidp, sizeof(pidp), "%s/engine.pid", u.root);
 	snprintf(pidtxt, sizeof(pidtxt), "%d\n", (int)getpid());
@@ -248,6 +295,7 @@ int main(int argc, char **argv)
 	        {"help", no_argument, NULL, 'h'},
 	        {"default-registry", required_argument, NULL, 'D'},
 	        {"insecure-registry", required_argument, NULL, 'I'},
+	        {"cgroup-remount", no_argument, NULL, 'C'},
 	        {0},
 	};
 	int c;
@@ -270,6 +318,9 @@ int main(int argc, char **argv)
 			break;
 		case 'D':
 			opt_default_registry = optarg;
+			break;
+		case 'C':
+			opt_cgroup_remount = true;
 			break;
 		case 'I':
 			if (n_insecure == 16) {

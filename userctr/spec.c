@@ -541,9 +541,9 @@ json_t *dspec_build(struct userctr *u, struct uctr *c, const char *rootfs, json_
 		if (want)
 			json_array_append_new(caps, json_string(cap));
 	}
-	json_object_set_new(proc, "capabilities",
-	                    json_pack("{s:O,s:O,s:O,s:O}", "bounding", caps, "effective", caps, "permitted", caps,
-	                              "inheritable", json_array()));
+	json_object_set_new(
+	        proc, "capabilities",
+	        json_pack("{s:O,s:O,s:O,s:[]}", "bounding", caps, "effective", caps, "permitted", caps, "inheritable"));
 	bool nnp = false;
 	const char *seccomp = NULL;
 	json_array_foreach(json_object_get(hc, "SecurityOpt"), i, v)

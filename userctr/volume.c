@@ -42,9 +42,9 @@ static json_t *describe(struct userctr *u, const char *name)
 	vol_dir(u, name, meta, sizeof(meta), "volume.json");
 	vol_dir(u, name, data, sizeof(data), "_data");
 	json_t *m = json_load_file(meta, 0, NULL);
-	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:O,s:{},s:s}", "Name", name, "Driver", "local", "Mountpoint", data,
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:o,s:{},s:s}", "Name", name, "Driver", "local", "Mountpoint", data,
 	                      "CreatedAt", json_string_value(json_object_get(m, "CreatedAt")) ?: "", "Labels",
-	                      json_object_get(m, "Labels") ?: json_object(), "Options", "Scope", "local");
+	                      json_incref(json_object_get(m, "Labels")) ?: json_object(), "Options", "Scope", "local");
 	json_decref(m);
 	return j;
 }
@@ -73,8 +73,8 @@ int volume_create(struct userctr *u, const char *name, json_t *labels, json_t **
 		struct tm tm;
 		gmtime_r(&now, &tm);
 		strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		json_t *m = json_pack("{s:s,s:O}", "CreatedAt", t, "Labels",
-		                      json_is_object(labels) ? labels : json_object());
+		json_t *m = json_pack("{s:s,s:o}", "CreatedAt", t, "Labels",
+		                      json_is_object(labels) ? json_incref(labels) : json_object());
 		cleanup_free char *txt = json_dumps(m, JSON_COMPACT);
 		json_decref(m);
 		if (!txt || fs_write_atomic(meta, txt, strlen(txt), 0600, e) < 0)

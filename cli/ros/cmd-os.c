@@ -17,15 +17,22 @@
 #include "cmd.h"
 #include "core/cleanup.h"
 #include "core/fs.h"
+#include "install.h"
 
 static void os_usage(FILE *out)
 {
-	fprintf(out, "usage: ros os reboot|poweroff|halt|boot-time|version\n\n"
+	fprintf(out, "usage: ros os reboot|poweroff|halt|boot-time|version|list|upgrade|rollback\n\n"
 	             "  reboot      stop every service and reboot\n"
 	             "  poweroff    stop every service and power off\n"
 	             "  halt        stop every service and halt\n"
 	             "  boot-time   how long each boot stage took\n"
-	             "  version     the version of the running OS\n");
+	             "  version     the version of the running OS\n"
+	             "  list        the A/B slots of the installed disk: versions, which runs,\n"
+	             "              which is good, what boots next, the last event\n"
+	             "  upgrade -i FILE|URL [--no-reboot] [--tries N] [--trial-timeout SEC] [--sha256 HEX]\n"
+	             "              write an ISO or tarball to the other slot, boot it next\n"
+	             "  rollback [--no-reboot]  boot the other (good) slot again\n"
+	             "  (docs/install.md)\n");
 }
 
 /* init writes its pid there (1 on a ros machine; the host's pid of a
@@ -126,6 +133,11 @@ static int os_version(void)
 
 int cmd_os(int argc, char **argv)
 {
+	if (argc >= 2) {
+		int r = os_slots(argc - 1, argv + 1);
+		if (r >= 0)
+			return r;
+	}
 	if (argc != 2) {
 		os_usage(stderr);
 		return 2;

@@ -593,6 +593,9 @@ void child_main(struct child_args *a)
 	}
 	if (in_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		die(a, "become root in the user namespace");
+	/* the parent moved us into the container's cgroup before SYNC_GO */
+	if (s->ns_new[NS_CGROUP] && unshare(CLONE_NEWCGROUP) < 0)
+		die(a, "new cgroup namespace");
 
 	if (s->ns_new[NS_MNT] || a->ns_fds[NS_MNT] >= 0)
 		setup_rootfs(a, state_json, in_userns);

@@ -241,7 +241,9 @@ int ctr_create(const struct ctr_create_opts *o, struct ros_err *e)
 	}
 	unsigned long flags = 0;
 	for (int i = 0; i < NS_COUNT; i++) {
-		if (s->ns_new[i])
+		/* a new cgroup namespace is made by the child once it is in its
+		 * cgroup (after SYNC_GO), so that cgroup is the namespace's root */
+		if (s->ns_new[i] && i != NS_CGROUP)
 			flags |= (unsigned long)ns_clone_flag[i];
 		if (s->ns_path[i]) {
 			a.ns_fds[i] = open(s->ns_path[i], O_RDONLY | O_CLOEXEC);

@@ -123,14 +123,37 @@ void image_store_close(struct image_store *s)
 	s->index = NULL;
 }
 
+#define BLOB_TMP_PREFIX "blob."
+
 int image_blob_tmpfile(struct image_store *s, struct ros_err *e)
 {
 	char tmp[4096];
 	snprintf(tmp, sizeof(tmp), "%s/tmp", s->root);
 	int fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) {
+		/* overlayfs before Linux 6.6 has no O_TMPFILE: a named file,
+		 * unlinked by image_blob_commit (or at the next store open) */
+		char t[4200];
+		snprintf(t, sizeof(t), "%s/" BLOB_TMP_PREFIX "XXXXXX", tmp);
+		fd = mkostemp(t, O_CLOEXEC);
+	}
 	if (fd < 0)
 		return err_set(e, errno, "temporary blob in %s", tmp);
 	return fd;
+}
+
+/* Removes the name of a temporary blob made without O_TMPFILE. */
+static void blob_tmp_unlink(struct image_store *s, int fd)
+{
+	char fdpath[64], path[4200], tmp[4200];
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(fdpath, path, sizeof(path) - 1);
+	if (n <= 0)
+		return;
+	path[n] = '\0';
+	snprintf(tmp, sizeof(tmp), "%s/tmp/" BLOB_TMP_PREFIX, s->root);
+	if (!strncmp(path, tmp, strlen(tmp)) && !strstr(path, " (deleted)"))
+		unlink(path);
 }
 
 int image_blob_commit(struct image_store *s, int out, const char *want, char *out_hex, struct ros_err *e)
@@ -150,6 +173,7 @@ int image_blob_commit(struct image_store *s, int out, const char *want, char *ou
 	snprintf(dst, sizeof(dst), "%s/blobs/sha256/%s", s->root, hex);
 	if (linkat(AT_FDCWD, fdpath, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) < 0 && errno != EEXIST)
 		return err_set(e, errno, "store blob %s", dst);
+	blob_tmp_unlink(s, out);
 	if (out_hex)
 		memcpy(out_hex, hex, 65);
 	return 0;

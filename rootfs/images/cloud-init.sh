@@ -4,3 +4,6 @@ ROS_BINS=(ros)
 # the url and ec2 datasources: ros dlopen()s libcurl
 PKGS=(libcurl4)
 KEEP_LIBS=(libcurl.so.4)
+# xz: ros is in the base layer; libcurl and its libraries load only for a
+# url or ec2 datasource
+COMPRESS=xz

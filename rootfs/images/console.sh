@@ -4,6 +4,9 @@
 # CLI (from docker.io; only /usr/bin/docker).
 PKGS=(openssh-server sudo)
 ROS_BINS=(ros)
+# xz: at boot the console reads its script (busybox and ros are in the
+# base layer); sshd, sudo and the docker CLI (45 MB of the image's 70) later
+COMPRESS=xz
 customize() {
 	# the docker CLI alone from Debian's docker.io (the engine is userctr)
 	local deb
@@ -13,6 +16,15 @@ customize() {
 		deb=$(ls -t "$cache"/docker.io_*.deb | head -1)
 	fi
 	dpkg --fsys-tarfile "$deb" | tar -x -C "$tree" ./usr/bin/docker
+	# what a console does not use (with the PAM modules no pam.d file
+	# names, which mkimage.sh drops, 2 MB of the ISO): host-based and
+	# hardware-key helpers, a key agent (ssh -A brings the user's),
+	# ssh-keyscan, sudo's log server and converters; ssh, scp, sftp stay
+	rm -f "$tree"/usr/lib/openssh/{ssh-keysign,ssh-pkcs11-helper,ssh-sk-helper} \
+		"$tree"/usr/bin/{ssh-agent,ssh-add,ssh-keyscan,cvtsudoers,sudoreplay} "$tree"/usr/sbin/{sudo_logsrvd,sudo_sendlog}
+	# the docker CLI's default socket: userctr's (services/userctr.yml)
+	mkdir -p "$tree/var/run"
+	ln -sfn /run/userctr/docker.sock "$tree/var/run/docker.sock"
 	mkdir -p "$tree/etc/ssh" "$tree/etc/sudoers.d" "$tree/home"
 	cat >"$tree/etc/ssh/sshd_config" <<'C'
 # ros: keys only unless ros.password is set (the console script appends

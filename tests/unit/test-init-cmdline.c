@@ -73,3 +73,17 @@ TEST(overlong_values_are_refused)
 	is_str(c.root, "");
 	ok(strstr(e.msg, "ros.root") != NULL, "names the key: %s", e.msg);
 }
+
+TEST(ros_media_names_the_boot_medium_default_label_ros)
+{
+	struct init_cmdline c;
+	init_cmdline_defaults(&c);
+	is_str(c.media, "LABEL=ROS");
+	/* what an installed disk's grub.cfg passes */
+	const char *line = "BOOT_IMAGE=(hd0,gpt3)/boot/vmlinuz panic=5 ros.slot=A ros.media=LABEL=ROS_A";
+	is_int(init_cmdline_parse(line, &c, NULL), 0);
+	is_str(c.media, "LABEL=ROS_A");
+	struct ros_err e = {0};
+	ok(init_cmdline_parse("ros.media=", &c, &e) < 0, "an empty ros.media is an error: %s", e.msg);
+	is_str(c.media, "LABEL=ROS_A");
+}
