@@ -390,3 +390,72 @@ docker_pid() {
 	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["State"]["Pid"])' \
 		"$(grep -l "\"/$1\"" "$FILE_TMP"/root/containers/*/container.json)"
 }
+
+@test "docker pull from a loopback registry (pushed with skopeo), then run it; skopeo's docker-archive and an OCI archive load" {
+	command -v docker-registry >/dev/null || skip "docker-registry not installed (scripts/install-deps.sh)"
+	command -v skopeo >/dev/null || skip "skopeo not installed (scripts/install-deps.sh)"
+	local rport
+	rport=$(free_port)
+	cat >"$FILE_TMP/registry.yml" <<-YML
+	version: 0.1
+	log:
+	  level: error
+	storage:
+	  filesystem:
+	    rootdirectory: $FILE_TMP/registry
+	http:
+	  addr: 127.0.0.1:$rport
+	YML
+	docker-registry serve "$FILE_TMP/registry.yml" >"$FILE_TMP/registry.log" 2>&1 3>&- &
+	local rpid=$!
+	for _ in $(seq 100); do curl -sf "http://127.0.0.1:$rport/v2/" >/dev/null && break; sleep 0.05; done
+	local sk=(skopeo --insecure-policy copy -q --dest-tls-verify=false)
+	"${sk[@]}" "docker-archive:$FILE_TMP/busybox.tar" "docker://127.0.0.1:$rport/team/bb:1"
+	run docker pull "127.0.0.1:$rport/team/bb:1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Pull complete"* ]] || [[ "$output" == *"Already exists"* ]]
+	[[ "$output" == *"Downloaded newer image for 127.0.0.1:$rport/team/bb:1"* ]]
+	run docker run --rm "127.0.0.1:$rport/team/bb:1" echo pulled
+	[ "$output" = "pulled" ]
+	run docker pull "127.0.0.1:$rport/team/nosuch:1"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"404"* ]] || [[ "$output" == *"not found"* ]] || [[ "$output" == *"unknown"* ]]
+	# archives made by skopeo: docker-archive and oci-archive
+	"${sk[@]}" "docker-archive:$FILE_TMP/busybox.tar" "docker-archive:$FILE_TMP/sk-docker.tar:skopeo/docker:1"
+	"${sk[@]}" "docker-archive:$FILE_TMP/busybox.tar" "oci-archive:$FILE_TMP/sk-oci.tar:skopeo/oci:1"
+	run docker load -i "$FILE_TMP/sk-docker.tar"
+	[[ "$output" == *"Loaded image: skopeo/docker:1"* ]]
+	run docker load -i "$FILE_TMP/sk-oci.tar"
+	[ "$status" -eq 0 ]
+	run docker run --rm skopeo/docker:1 echo from-skopeo
+	[ "$output" = "from-skopeo" ]
+	kill "$rpid"
+	docker rmi -f "127.0.0.1:$rport/team/bb:1" skopeo/docker:1 >/dev/null 2>&1 || true
+}
+
+@test "a hostile image tarball gets a JSON error and writes nothing outside the store" {
+	local d="$FILE_TMP/evil"
+	mkdir -p "$d/layer"
+	echo pwned >"$d/layer/x"
+	(cd "$d/layer" && tar --transform 's|^x$|../../../../../../tmp/ros-evil-'"$$"'|' -cf ../layer.tar x)
+	h=$(sha256sum "$d/layer.tar" | cut -d' ' -f1)
+	mkdir -p "$d/arc/$h" && cp "$d/layer.tar" "$d/arc/$h/layer.tar"
+	printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$h" >"$d/arc/c.json"
+	c=$(sha256sum "$d/arc/c.json" | cut -d' ' -f1)
+	mv "$d/arc/c.json" "$d/arc/$c.json"
+	printf '[{"Config":"%s.json","RepoTags":["evil:1"],"Layers":["%s/layer.tar"]}]' "$c" "$h" >"$d/arc/manifest.json"
+	tar -C "$d/arc" -cf "$d/evil.tar" .
+	run curl -s -w ' %{http_code}' --unix-socket "$SOCK" -X POST -H 'Content-Type: application/x-tar' \
+		--data-binary "@$d/evil.tar" http://d/v1.44/images/load
+	echo "$output"
+	[[ "$output" == *'"message":'*'path leaves'*' 400' ]] || [[ "$output" == *'"message":'*'..'*' 400' ]]
+	[ ! -e "/tmp/ros-evil-$$" ]
+	run docker image inspect evil:1
+	[ "$status" -ne 0 ]
+	# a truncated archive
+	head -c 3000 "$FILE_TMP/busybox.tar" >"$d/short.tar"
+	run docker load -i "$d/short.tar"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Error"* ]]
+}
