@@ -15,6 +15,7 @@
 
 #include "core/cleanup.h"
 #include "core/fs.h"
+#include "ctr/cgroup.h"
 #include "userctr.h"
 
 #define MAX_JSON_BODY (1 << 20)
@@ -158,6 +159,12 @@ static enum MHD_Result h_version(struct MHD_Connection *c)
 
 static enum MHD_Result h_info(struct userctr *u, struct MHD_Connection *c)
 {
+	int n_all = 0, n_run = 0, n_paused = 0;
+	for (struct uctr *x = u->ctrs; x; x = x->next) {
+		n_all++;
+		n_paused += x->paused;
+		n_run += x->running && !x->paused;
+	}
 	struct utsname un;
 	uname(&un);
 	struct sysinfo si;
@@ -168,16 +175,18 @@ static enum MHD_Result h_info(struct userctr *u, struct MHD_Connection *c)
 	        "{s:s,s:i,s:i,s:i,s:i,s:I,s:s,s:[],s:{s:[s],s:[s],s:n,s:[s]},s:b,s:b,s:b,s:b,s:b,s:b,"
 	        "s:s,s:s,s:s,s:s,s:i,s:I,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s},s:s,s:{s:{s:s}},s:[],s:s,"
 	        "s:{s:s},s:b}",
-	        "ID", "userctr", "Containers", 0, "ContainersRunning", 0, "ContainersPaused", 0, "ContainersStopped", 0,
-	        "Images", (json_int_t)json_object_size(json_object_get(u->images.index, "images")), "Driver",
-	        "overlay2", "DriverStatus", "Plugins", "Volume", "local", "Network", "bridge", "Authorization", "Log",
-	        "json-file", "MemoryLimit", 1, "SwapLimit", 0, "CpuCfsPeriod", 1, "CpuCfsQuota", 1, "PidsLimit", 1,
-	        "IPv4Forwarding", 1, "KernelVersion", un.release, "OperatingSystem", "ros", "OSType", "linux",
-	        "Architecture", un.machine, "NCPU", (int)sysconf(_SC_NPROCESSORS_ONLN), "MemTotal",
+	        "ID", "userctr", "Containers", n_all, "ContainersRunning", n_run, "ContainersPaused", n_paused,
+	        "ContainersStopped", n_all - n_run - n_paused, "Images",
+	        (json_int_t)json_object_size(json_object_get(u->images.index, "images")), "Driver", "overlay2",
+	        "DriverStatus", "Plugins", "Volume", "local", "Network", "bridge", "Authorization", "Log", "json-file",
+	        "MemoryLimit", 1, "SwapLimit", 0, "CpuCfsPeriod", 1, "CpuCfsQuota", 1, "PidsLimit", 1, "IPv4Forwarding",
+	        1, "KernelVersion", un.release, "OperatingSystem", "ros", "OSType", "linux", "Architecture", un.machine,
+	        "NCPU", (int)sysconf(_SC_NPROCESSORS_ONLN), "MemTotal",
 	        (json_int_t)si.totalram * (json_int_t)si.mem_unit, "Name", hostname, "ServerVersion", ROS_VERSION,
 	        "DockerRootDir", u->root, "LoggingDriver", "json-file", "CgroupDriver", "cgroupfs", "Swarm",
 	        "LocalNodeState", "inactive", "ControlAvailable", "false", "DefaultRuntime", "roci", "Runtimes", "roci",
-	        "path", "roci", "SecurityOptions", "CgroupVersion", "1", "ContainerdCommit", "ID", "", "Debug", 0);
+	        "path", "roci", "SecurityOptions", "CgroupVersion", cgroup_detect(CGROUP_ROOT) == CGROUP_V2 ? "2" : "1",
+	        "ContainerdCommit", "ID", "", "Debug", 0);
 	if (!j)
 		return api_send_error(c, 500, "info: out of memory");
 	json_object_set_new(json_object_get(j, "Swarm"), "ControlAvailable", json_false());
