@@ -86,8 +86,6 @@ static const struct sch_key schema[] = {
         /* init's boot medium, and the slot GRUB booted (docs/install.md) */
         {"ros.media", T_STRING, NULL, false, NULL},
         {"ros.slot", T_STRING, "A|B", false, NULL},
-        /* the user container engine (ros engine list|switch) */
-        {"ros.engine", T_STRING, "userctr", false, "userctr"},
         {"ros.cloud_config_url", T_STRING, NULL, false, NULL},
         {"ros.cloud_init", T_MAP, NULL, false, NULL},
         {"ros.cloud_init.datasources", T_LIST, NULL, false, "[nocloud, configdrive, url]"},
