@@ -332,6 +332,26 @@ static void make_device(struct child_args *a, int rootfd, const char *path, char
 static void setup_devices(struct child_args *a, int rootfd, bool in_userns)
 {
 	const struct spec *s = a->s;
+	/* /dev bound from the host (privileged services): its nodes are the
+	 * host's, shared with everything else: never unlinked and re-made
+	 * (two such containers starting together would race), only what is
+	 * missing is added */
+	bool dev_bound = false;
+	for (size_t i = 0; i < s->n_mounts; i++)
+		dev_bound |= s->mounts[i].bind && !strcmp(s->mounts[i].destination, "/dev");
+	if (dev_bound) {
+		cleanup_close int dev = open_in_root(rootfd, "/dev", O_RDONLY | O_DIRECTORY);
+		for (size_t k = 0; dev >= 0 && k < s->n_devices; k++) {
+			const struct spec_device *d = &s->devices[k];
+			struct stat st;
+			if (strncmp(d->path, "/dev/", 5) || fstatat(dev, d->path + 5, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				continue;
+			make_device(a, rootfd, d->path, d->type == 'u' ? 'c' : d->type, (unsigned)d->major,
+			            (unsigned)d->minor, d->has_mode ? d->file_mode : 0666, d->has_uid ? d->uid : 0,
+			            d->has_gid ? d->gid : 0, in_userns);
+		}
+		return;
+	}
 	for (size_t i = 0; i < sizeof(default_devices) / sizeof(default_devices[0]); i++) {
 		bool overridden = false;
 		for (size_t k = 0; k < s->n_devices; k++)
