@@ -5,9 +5,10 @@
 # The recipe rootfs/images/NAME.sh sets PKGS (Debian packages: each is
 # fetched with `apt-get download` together with its Depends closure, minus
 # the packages only their maintainer scripts need, then unpacked with
-# dpkg -x), ROS_BINS (ros programs from BINDIR, copied with the shared
-# libraries they link), KEEP_LIBS (sonames kept though no ELF file links
-# them: what a program dlopen()s), COMPRESS (zstd, the default: fast to
+# dpkg -x), ROS_BINS (ros programs from BINDIR, stripped; the packages
+# that own the libraries they link on the build host join PKGS), KEEP_LIBS
+# (sonames kept though no ELF file links them: what a program dlopen()s),
+# COMPRESS (zstd, the default: fast to
 # read; or xz: a quarter smaller, several times slower to read, for an image
 # nothing reads while the system boots; written to OUTDIR/.NAME.compress for
 # rootfs/mkimages.sh), and may define customize() (runs with $tree set).
@@ -45,7 +46,21 @@ closure() {
 		--no-replaces --no-enhances "$@" 2>/dev/null | grep -v '^ ' | grep -v '<' | sort -u |
 		while read -r p; do [[ "$SKIP" == *" $p "* ]] || echo "$p"; done
 }
+# The libraries of the ros programs come from the same Debian packages as
+# everything else (not the build host's copies, which may be an older point
+# release and sit at other paths): then images hold them identically and
+# they go to the base layer. The packages that own them on the build host:
+for b in "${ROS_BINS[@]}"; do
+	[ -x "$bindir/$b" ] || continue
+	for lib in $(ldd "$bindir/$b" | grep -oE '/[^ ]+'); do
+		for p in "$lib" "$(readlink -f "$lib")"; do
+			owner=$(dpkg-query -S "$p" 2>/dev/null | grep -v '^diversion' | head -1) || true
+			[ -n "$owner" ] && { PKGS+=("${owner%%:*}"); break; }
+		done
+	done
+done
 if [ ${#PKGS[@]} -gt 0 ]; then
+	mapfile -t PKGS < <(printf '%s\n' "${PKGS[@]}" | sort -u)
 	mkdir -p "$cache"
 	mapfile -t all < <(closure "${PKGS[@]}")
 	need=()
@@ -72,28 +87,16 @@ install -m 0755 /bin/busybox "$tree/bin/busybox"
 for a in $("$tree/bin/busybox" --list-full); do
 	[ -e "$tree/$a" ] || [ -L "$tree/$a" ] || ln -s /bin/busybox "$tree/$a"
 done
-lib_dir() { # LIB as ldd prints it: the directory its Debian package uses
-	# (/usr/lib/... for libssl3, /lib/... for libc6 in bookworm), whatever
-	# the build host's merged /usr makes ldd print
-	local p owner
-	for p in "$1" "$(readlink -f "$1")"; do
-		owner=$(dpkg-query -S "$p" 2>/dev/null | grep -v '^diversion' | head -1) || true
-		[ -n "$owner" ] && { dirname "${owner#*: }"; return; }
-	done
-	dirname "$1"
-}
 copy_with_libs() { # BIN DEST (stripped: ros builds with -g)
 	install -D -s -m 0755 "$1" "$tree$2"
-	# each library as its package lays it out (file, mode, soname link), so
-	# that what the packages of one image and the programs of another hold
-	# is the same in both and goes to the base layer (rootfs/mkimages.sh)
-	local lib real dir
+	local lib d have
 	for lib in $(ldd "$1" | grep -oE '/[^ ]+'); do
-		real=$(readlink -f "$lib")
-		dir=$(lib_dir "$lib")
-		[ -e "$tree$dir/${real##*/}" ] || install -D -m "$(stat -c %a "$real")" "$real" "$tree$dir/${real##*/}"
-		[ "${real##*/}" = "${lib##*/}" ] || [ -e "$tree$dir/${lib##*/}" ] || [ -L "$tree$dir/${lib##*/}" ] ||
-			ln -s "${real##*/}" "$tree$dir/${lib##*/}"
+		have=
+		for d in lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu lib64; do
+			[ -e "$tree/$d/${lib##*/}" ] && have=1
+		done
+		# a library no package provided: the build host's
+		[ -n "$have" ] || install -D -m 0755 "$(readlink -f "$lib")" "$tree$lib"
 	done
 }
 for b in "${ROS_BINS[@]}"; do

@@ -62,7 +62,7 @@ squash() { # TREE OUT [MKSQUASHFS OPTIONS]
 	mv "$2.tmp" "$2"
 	echo "  IMAGE   $2 $(du -h "$2" | cut -f1)" >&2
 }
-zstd=(-comp zstd)
+zstd=(-comp zstd -Xcompression-level 22) # level 22: slower to make, as fast to read
 xz=(-comp xz -Xbcj x86 -b 512K)
 squash "$trees/base" "$outdir/base.squashfs" "${zstd[@]}"
 for n in "$@"; do

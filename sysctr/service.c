@@ -545,7 +545,9 @@ json_t *svc_spec(const struct svc_def *s, const char *rootfs, struct ros_err *e)
 	json_decref(caps);
 	json_t *ns = json_array();
 	static const char *const kinds[] = {"mount", "cgroup", "pid", "network", "ipc", "uts"};
-	const bool host[] = {false, false, s->pid_host, s->net_host, s->ipc_host, s->uts_host};
+	/* a service in the host's pid namespace (the console, the
+	 * administrator's shell) sees the host's cgroup paths too */
+	const bool host[] = {false, s->pid_host, s->pid_host, s->net_host, s->ipc_host, s->uts_host};
 	for (size_t i = 0; i < 6; i++)
 		if (!host[i])
 			json_array_append_new(ns, json_pack("{s:s}", "type", kinds[i]));
