@@ -78,10 +78,14 @@ static bool filter_match(struct uctr *c, json_t *filters)
 		json_t *v2;
 		size_t i;
 		json_t *list = json_array();
-		if (json_is_object(vals))
-			json_object_foreach(vals, k2, v2) json_array_append_new(list, json_string(k2));
-		else if (json_is_array(vals))
+		if (json_is_object(vals)) {
+			json_object_foreach(vals, k2, v2)
+			{
+				json_array_append_new(list, json_string(k2));
+			}
+		} else if (json_is_array(vals)) {
 			json_array_extend(list, vals);
+		}
 		json_array_foreach(list, i, v2)
 		{
 			any = true;
@@ -300,8 +304,13 @@ static enum MHD_Result h_resize(struct MHD_Connection *c, struct uctr *x, struct
 	if (!h || !w || atoi(h) < 0 || atoi(w) < 0)
 		return api_send_error(c, MHD_HTTP_BAD_REQUEST, "resize: h and w must be numbers");
 	struct ros_err e = {0};
-	int r = x ? uctr_resize(x, (unsigned)atoi(h), (unsigned)atoi(w), &e)
-	          : uexec_resize(ex, (unsigned)atoi(h), (unsigned)atoi(w), &e);
+	int r;
+	if (x)
+		r = uctr_resize(x, (unsigned)atoi(h), (unsigned)atoi(w), &e);
+	else if (ex)
+		r = uexec_resize(ex, (unsigned)atoi(h), (unsigned)atoi(w), &e);
+	else
+		r = err_setx(&e, ENOENT, "resize: nothing to resize");
 	if (r < 0)
 		return api_send_ros_err(c, r, &e);
 	return api_send_empty(c, MHD_HTTP_OK);

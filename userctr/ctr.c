@@ -1218,7 +1218,7 @@ json_t *uctr_stats(struct uctr *c)
 		limit = si.total;
 	/* system CPU time in ns, from /proc/stat (USER_HZ ticks) */
 	unsigned long long sys = 0;
-	cleanup_fclose FILE *f = fopen("/proc/stat", "re");
+	FILE *f = fopen("/proc/stat", "re");
 	if (f) {
 		unsigned long long v[8] = {0};
 		if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
@@ -1226,6 +1226,7 @@ json_t *uctr_stats(struct uctr *c)
 			for (int i = 0; i < 8; i++)
 				sys += v[i];
 		sys = sys * (1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
+		fclose(f);
 	}
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	char name[260];
