@@ -28,6 +28,9 @@ missing=()
 for p in "${want[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# the docker CLI drives userctr in the tests: Debian's docker.io where no
+# docker client is installed (its daemon is not started by the tests)
+command -v docker >/dev/null || missing+=(docker.io)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
