@@ -208,9 +208,27 @@ static enum MHD_Result h_system_df(struct userctr *u, struct MHD_Connection *c)
 		                                      json_integer_value(json_object_get(img, "loaded")), "Size", size,
 		                                      "SharedSize", (json_int_t)-1, "Containers", 0));
 	}
+	json_t *ctrs = json_array();
+	for (struct uctr *x = u->ctrs; x; x = x->next) {
+		json_t *sum = uctr_summary(x);
+		json_object_set_new(sum, "SizeRw", json_integer(0));
+		json_object_set_new(sum, "SizeRootFs", json_integer(0));
+		json_array_append_new(ctrs, sum);
+	}
+	json_t *vlist = volume_list(u);
+	json_t *vl = json_incref(json_object_get(vlist, "Volumes"));
+	json_decref(vlist);
+	size_t i;
+	json_t *v;
+	json_array_foreach(vl, i, v)
+	{
+		json_object_set_new(v, "UsageData",
+		                    json_pack("{s:I,s:i}", "Size", (json_int_t)-1, "RefCount",
+		                              volume_in_use(u, json_string_value(json_object_get(v, "Name"))) ? 1 : 0));
+	}
 	return api_send_json(c, MHD_HTTP_OK,
-	                     json_pack("{s:I,s:o,s:[],s:[],s:[]}", "LayersSize", total, "Images", imgs, "Containers",
-	                               "Volumes", "BuildCache"));
+	                     json_pack("{s:I,s:o,s:o,s:o,s:[]}", "LayersSize", total, "Images", imgs, "Containers",
+	                               ctrs, "Volumes", vl, "BuildCache"));
 }
 
 /* ---- images ------------------------------------------------------------------ */

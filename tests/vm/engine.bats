@@ -51,6 +51,12 @@ C
 	vm_sh 'stat -c "%a %G" /run/userctr/docker.sock' | grep -x '660 docker'
 	run vm_sh 'ros engine list'
 	[[ "$output" == *"* userctr"* ]]
+	run vm_sh 'ros engine switch nosuch'
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unknown engine nosuch"* ]]
+	run vm_sh 'ros engine switch userctr && ros config get ros.engine'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"engine: userctr"* ]]
 
 	ssh_ros() {
 		ssh -p "$port" -i "$TMP/key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
