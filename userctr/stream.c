@@ -84,7 +84,7 @@ static void hs_wake(struct hstream *s)
 
 void hstream_write(struct hstream *s, const void *buf, size_t len)
 {
-	if (s->eof || len == 0 || s->len + len > STREAM_QUEUE_MAX)
+	if (s->eof || len == 0 || s->len + len > (s->max ? s->max : STREAM_QUEUE_MAX))
 		return;
 	char *nb = realloc(s->buf, s->len + len);
 	if (!nb)

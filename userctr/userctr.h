@@ -21,7 +21,6 @@
 #define USERCTR_API_VERSION "1.44"
 #define USERCTR_MIN_API_VERSION "1.24"
 
-struct events_sub;
 struct userctr;
 
 /* One API request's state (MHD's con_cls). */
@@ -78,10 +77,11 @@ struct hstream {
 	size_t len;
 	bool suspended, eof, gone;
 	/* what it waits for */
-	enum { HS_WAIT, HS_LOGS, HS_PULL } kind;
+	enum { HS_WAIT, HS_LOGS, HS_PULL, HS_EVENTS } kind;
 	char ctr_id[65];
 	int condition; /* HS_WAIT: 0 not-running, 1 next-exit, 2 removed */
 	bool out, err, timestamps, tty;
+	size_t max;                 /* queue bound (0: STREAM_QUEUE_MAX) */
 	struct hstream **owner_ref; /* cleared when the stream goes */
 	struct hstream *next;
 };
@@ -134,8 +134,7 @@ struct uctr {
 
 struct userctr {
 	char *root;
-	char *state_root;        /* lib/ctr state (ROOT/run) */
-	struct events_sub *subs; /* streaming GET /events clients */
+	char *state_root; /* lib/ctr state (ROOT/run) */
 	struct image_store images;
 	struct MHD_Daemon *mhd;
 	int ep;
@@ -178,6 +177,7 @@ bool api_request_resumed(struct request *rq);
 /* ---- events.c ---------------------------------------------------------------- */
 void events_emit(struct userctr *u, const char *type, const char *action, const char *id, const char *name);
 enum MHD_Result events_stream(struct userctr *u, struct MHD_Connection *c);
+/* Ends every streaming response (events, wait, logs -f, pull) so MHD can stop. */
 void events_close_all(struct userctr *u);
 
 /* ---- stream.c: streaming responses and hijacked connections ------------------- */
