@@ -21,37 +21,7 @@
 #include <string.h>
 
 #include "core/cleanup.h"
-
-static void nl_addr_putp(struct nl_addr **a)
-{
-	if (*a)
-		nl_addr_put(*a);
-}
-static void rtnl_link_putp(struct rtnl_link **k)
-{
-	if (*k)
-		rtnl_link_put(*k);
-}
-static void rtnl_addr_putp(struct rtnl_addr **a)
-{
-	if (*a)
-		rtnl_addr_put(*a);
-}
-static void rtnl_route_putp(struct rtnl_route **r)
-{
-	if (*r)
-		rtnl_route_put(*r);
-}
-static void nl_cache_freep(struct nl_cache **c)
-{
-	if (*c)
-		nl_cache_free(*c);
-}
-#define cleanup_nl_addr __attribute__((cleanup(nl_addr_putp)))
-#define cleanup_rtnl_link __attribute__((cleanup(rtnl_link_putp)))
-#define cleanup_rtnl_addr __attribute__((cleanup(rtnl_addr_putp)))
-#define cleanup_rtnl_route __attribute__((cleanup(rtnl_route_putp)))
-#define cleanup_nl_cache __attribute__((cleanup(nl_cache_freep)))
+#include "net/nl-cleanup.h"
 
 /* libnl's error numbers back to errno, for the callers' -errno contract. */
 static int nl_errno(int nlerr)

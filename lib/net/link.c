@@ -23,40 +23,10 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "net/nl-cleanup.h"
 #include "core/fs.h"
 #include "net-int.h"
 #include "net.h"
-
-static void nl_socket_freep(struct nl_sock **s)
-{
-	if (*s)
-		nl_socket_free(*s);
-}
-static void nl_addr_putp(struct nl_addr **a)
-{
-	if (*a)
-		nl_addr_put(*a);
-}
-static void rtnl_link_putp(struct rtnl_link **k)
-{
-	if (*k)
-		rtnl_link_put(*k);
-}
-static void rtnl_addr_putp(struct rtnl_addr **a)
-{
-	if (*a)
-		rtnl_addr_put(*a);
-}
-static void rtnl_route_putp(struct rtnl_route **r)
-{
-	if (*r)
-		rtnl_route_put(*r);
-}
-#define cleanup_nl_sock __attribute__((cleanup(nl_socket_freep)))
-#define cleanup_nl_addr __attribute__((cleanup(nl_addr_putp)))
-#define cleanup_rtnl_link __attribute__((cleanup(rtnl_link_putp)))
-#define cleanup_rtnl_addr __attribute__((cleanup(rtnl_addr_putp)))
-#define cleanup_rtnl_route __attribute__((cleanup(rtnl_route_putp)))
 
 /* libnl's error numbers back to errno, for the callers' -errno contract. */
 static int nl_errno(int nlerr)
