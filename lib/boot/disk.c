@@ -26,6 +26,7 @@
 
 #include "boot.h"
 #include "core/cleanup.h"
+#include "core/loop.h"
 #include "core/fs.h"
 
 #define GUID_BIOS "21686148-6449-6E6F-744E-656564454649"
@@ -385,35 +386,5 @@ int disk_part_range(const char *disk, unsigned partno, uint64_t *start, uint64_t
 
 int disk_loop_range(const char *file, uint64_t offset, uint64_t size, char *dev, size_t dev_size, struct ros_err *e)
 {
-	cleanup_close int file_fd = open(file, O_RDWR | O_CLOEXEC);
-	if (file_fd < 0)
-		return err_set(e, errno, "open %s", file);
-	cleanup_close int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-	if (ctl < 0)
-		return err_set(e, errno, "open /dev/loop-control");
-	for (int attempt = 0; attempt < 32; attempt++) {
-		int nr = ioctl(ctl, LOOP_CTL_GET_FREE);
-		if (nr < 0)
-			return err_set(e, errno, "get a free loop device");
-		snprintf(dev, dev_size, "/dev/loop%d", nr);
-		cleanup_close int fd = open(dev, O_RDWR | O_CLOEXEC);
-		if (fd < 0) {
-			if (errno == ENOENT) {
-				nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
-				continue;
-			}
-			return err_set(e, errno, "open %s", dev);
-		}
-		struct loop_config cfg = {.fd = (unsigned)file_fd};
-		cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR;
-		cfg.info.lo_offset = offset;
-		cfg.info.lo_sizelimit = size;
-		snprintf((char *)cfg.info.lo_file_name, sizeof(cfg.info.lo_file_name), "%s", file);
-		if (ioctl(fd, LOOP_CONFIGURE, &cfg) == 0)
-			return TAKE_FD(fd);
-		if (errno == EBUSY)
-			continue;
-		return err_set(e, errno, "configure %s for %s at %llu", dev, file, (unsigned long long)offset);
-	}
-	return err_setx(e, EBUSY, "attach %s: every free loop device was taken", file);
+	return loop_attach_range(file, offset, size, false, dev, dev_size, e);
 }

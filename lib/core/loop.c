@@ -14,11 +14,15 @@
 
 #include "cleanup.h"
 
-/* Attaches file to a free loop device, read-only, cleared on last close.
- * Returns the open loop fd: keep it until the device is mounted. */
 int loop_attach(const char *file, char *dev, size_t size, struct ros_err *e)
 {
-	cleanup_close int file_fd = open(file, O_RDONLY | O_CLOEXEC);
+	return loop_attach_range(file, 0, 0, true, dev, size, e);
+}
+
+int loop_attach_range(const char *file, uint64_t offset, uint64_t limit, bool read_only, char *dev, size_t size,
+                      struct ros_err *e)
+{
+	cleanup_close int file_fd = open(file, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (file_fd < 0)
 		return err_set(e, errno, "open %s", file);
 	cleanup_close int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
@@ -29,7 +33,7 @@ int loop_attach(const char *file, char *dev, size_t size, struct ros_err *e)
 		if (nr < 0)
 			return err_set(e, errno, "get a free loop device");
 		snprintf(dev, size, "/dev/loop%d", nr);
-		cleanup_close int fd = open(dev, O_RDONLY | O_CLOEXEC);
+		cleanup_close int fd = open(dev, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 		if (fd < 0) {
 			if (errno == ENOENT) { /* devtmpfs has not made the node yet */
 				nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
@@ -38,7 +42,9 @@ int loop_attach(const char *file, char *dev, size_t size, struct ros_err *e)
 			return err_set(e, errno, "open %s", dev);
 		}
 		struct loop_config cfg = {.fd = (unsigned)file_fd};
-		cfg.info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR;
+		cfg.info.lo_flags = (read_only ? LO_FLAGS_READ_ONLY : 0) | LO_FLAGS_AUTOCLEAR;
+		cfg.info.lo_offset = offset;
+		cfg.info.lo_sizelimit = limit;
 		size_t name_len = strnlen(file, sizeof(cfg.info.lo_file_name) - 1);
 		memcpy(cfg.info.lo_file_name, file, name_len); /* informative only: truncation is fine */
 		if (ioctl(fd, LOOP_CONFIGURE, &cfg) == 0)
@@ -46,7 +52,7 @@ int loop_attach(const char *file, char *dev, size_t size, struct ros_err *e)
 		if (errno == EBUSY) /* another process took it first */
 			continue;
 		if (errno != EINVAL && errno != ENOTTY)
-			return err_set(e, errno, "configure %s for %s", dev, file);
+			return err_set(e, errno, "configure %s for %s at %llu", dev, file, (unsigned long long)offset);
 		/* Kernels before 5.8: two steps. */
 		if (ioctl(fd, LOOP_SET_FD, file_fd) < 0) {
 			if (errno == EBUSY)
