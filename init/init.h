@@ -47,9 +47,10 @@ int timeline_flush(struct ros_err *e);
 int mounts_early(struct ros_err *e);
 int mounts_cgroups(bool v1, struct ros_err *e);
 /* finit_module every line of the boot list (the last one is a barrier for
- * the device probes of the others), and start loading the late list in an
- * idle-priority child; returns the number of boot modules that failed. */
-int modules_load(const char *boot, const char *late);
+ * the device probes of the others), and start a child that loads the soon
+ * list, then the late list at idle priority; returns the number of boot
+ * modules that failed. */
+int modules_load(const char *boot, const char *soon, const char *late);
 void console_ensure(void);
 /* Unmounts everything but / in reverse order (lazy fallback). */
 void mounts_teardown(void);
@@ -61,11 +62,17 @@ void mounts_teardown(void);
 /* Builds overlay(squashfs|dir, tmpfs) at NEWROOT and switches into it. */
 int root_setup(const struct init_cmdline *c, struct ros_err *e);
 /* Finds, (auto-formats) and mounts the state disk; 0 when there is none. */
+/* Frees the block device cache root_setup and state_setup share. */
+void devices_forget(void);
 int state_setup(const struct init_cmdline *c, struct ros_err *e);
 
 /* ---- main.c ---- */
 
-enum { SPAWN_SETSID = 1, SPAWN_CONSOLE = 2 /* setsid + the console as controlling tty */ };
+enum {
+	SPAWN_SETSID = 1,
+	SPAWN_CONSOLE = 2, /* setsid + the console as controlling tty */
+	SPAWN_AHEAD = 4,   /* nice -10; its children start at 0 again */
+};
 /* fork + exec with signals reset and a clean environment; path is looked
  * up in PATH when it has no slash.  Returns the pid or -errno. */
 int spawn(const char *path, char *const argv[], int flags);

@@ -12,12 +12,14 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/reboot.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -111,6 +113,16 @@ int spawn(const char *path, char *const argv[], int flags)
 		setsid();
 	if (flags & SPAWN_CONSOLE)
 		console_take();
+	if (flags & SPAWN_AHEAD) {
+		/* sysctr: starting the next service goes ahead of the work of
+		 * those already started (on one CPU it otherwise waits for
+		 * udev's coldplug, sshd...); SCHED_RESET_ON_FORK gives every
+		 * process it starts the default nice 0 again. */
+		struct sched_param sp = {0};
+		if (setpriority(PRIO_PROCESS, 0, -10) < 0 ||
+		    sched_setscheduler(0, SCHED_OTHER | SCHED_RESET_ON_FORK, &sp) < 0)
+			dprintf(2, "init: priority of %s: %s\n", path, strerror(errno));
+	}
 	execvpe(path, argv, envp);
 	dprintf(2, "init: exec %s: %s\n", path, strerror(errno));
 	_exit(127);
@@ -138,7 +150,7 @@ static void supervised_start(void)
 {
 	if (init.phase != RUNNING || init.pid > 0 || !init.path[0])
 		return;
-	int pid = spawn(init.path, init.argv, init.rescue ? SPAWN_CONSOLE : SPAWN_SETSID);
+	int pid = spawn(init.path, init.argv, init.rescue ? SPAWN_CONSOLE : SPAWN_SETSID | SPAWN_AHEAD);
 	if (pid < 0) {
 		log_error("start %s %s: %s", init.name, init.path, strerror(-pid));
 		timer_arm(init.restart_fd, backoff_ms(init.failures++));
@@ -396,8 +408,8 @@ static int boot(long pid_outside, struct ros_err *e)
 		log_warn("%s", err_msg(&ce));
 	timeline_add("mounts", monotonic_ms());
 
-	/* what only services need later (bridge, netfilter, ...) loads meanwhile */
-	int failed = modules_load("/etc/ros/modules.boot", "/etc/ros/modules.late");
+	/* what only services need (NICs, bridge, netfilter, ...) loads later */
+	int failed = modules_load("/etc/ros/modules.boot", "/etc/ros/modules.soon", "/etc/ros/modules.late");
 	if (failed)
 		log_warn("%d boot module(s) failed to load", failed);
 	timeline_add("modules", monotonic_ms());
@@ -414,6 +426,7 @@ static int boot(long pid_outside, struct ros_err *e)
 	struct ros_err se = {0};
 	if (state_setup(&init.cmdline, &se) < 0)
 		log_error("state disk: %s; state stays in RAM", err_msg(&se));
+	devices_forget();
 	timeline_add("state", monotonic_ms());
 
 	if (init.cmdline.rescue)

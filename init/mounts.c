@@ -109,10 +109,13 @@ int mounts_cgroups(bool v1, struct ros_err *e)
 	return mount_cgroups_v1(e);
 }
 
-/* Calls fn for each module of the list (paths relative to
- * /lib/modules/RELEASE), opened read-only; returns the failures to open. */
+/* Calls fn for each module of the list ("PATH [PARAMETER...]", paths
+ * relative to /lib/modules/RELEASE), opened read-only; returns the
+ * failures to open. */
 static int modules_each(const char *list,
-                        void (*fn)(const char *list, unsigned lineno, const char *path, int fd, void *data), void *data)
+                        void (*fn)(const char *list, unsigned lineno, const char *path, const char *params, int fd,
+                                   void *data),
+                        void *data)
 {
 	cleanup_free char *text = NULL;
 	struct ros_err e = {0};
@@ -134,6 +137,10 @@ static int modules_each(const char *list,
 		char *name = line + strspn(line, " \t");
 		if (!*name || *name == '#')
 			continue;
+		char *params = name + strcspn(name, " \t");
+		if (*params)
+			*params++ = '\0';
+		params += strspn(params, " \t");
 		char path[1024];
 		if (*name == '/')
 			snprintf(path, sizeof(path), "%s", name);
@@ -145,13 +152,14 @@ static int modules_each(const char *list,
 			failures++;
 			continue;
 		}
-		fn(list, lineno, path, fd, data);
+		fn(list, lineno, path, params, fd, data);
 	}
 	return failures;
 }
 
-/* params: "" or "async_probe" (the kernel then neither waits for the
- * module's device probes nor for anyone else's before finit_module returns) */
+/* params: as on the list's line, e.g. "async_probe" (the kernel then
+ * neither waits for the module's device probes nor for anyone else's
+ * before finit_module returns) */
 static int module_insert(const char *list, unsigned lineno, const char *path, int fd, const char *params)
 {
 	int r = (int)syscall(SYS_finit_module, fd, params, 0);
@@ -165,7 +173,7 @@ static int module_insert(const char *list, unsigned lineno, const char *path, in
 
 struct module_file {
 	unsigned lineno;
-	char path[256];
+	char path[256], params[256];
 	int fd;
 };
 struct module_list {
@@ -173,7 +181,7 @@ struct module_list {
 	size_t n;
 };
 
-static void collect(const char *list, unsigned lineno, const char *path, int fd, void *data)
+static void collect(const char *list, unsigned lineno, const char *path, const char *params, int fd, void *data)
 {
 	struct module_list *l = data;
 	if (l->n == sizeof(l->m) / sizeof(l->m[0])) {
@@ -183,40 +191,51 @@ static void collect(const char *list, unsigned lineno, const char *path, int fd,
 	}
 	l->m[l->n].lineno = lineno;
 	snprintf(l->m[l->n].path, sizeof(l->m[l->n].path), "%s", path);
+	snprintf(l->m[l->n].params, sizeof(l->m[l->n].params), "%s", params);
 	l->m[l->n++].fd = fd;
 }
 
-/* Every file of the late list is opened now, while the initramfs is still
- * there; a child loads them at idle priority (SCHED_IDLE: only when nothing
- * of the boot wants the CPU) while init goes on (switch_root, sysctr), and
+/* Every file of the soon and late lists is opened now, while the
+ * initramfs is still there; a child loads the soon ones at once, then the
+ * late ones at idle priority (SCHED_IDLE: only when nothing of the boot
+ * wants the CPU), while init goes on (root, switch_root, sysctr), and
  * exits; init reaps it like any orphan. */
-static void late_start(const char *list)
+static void background_start(const char *soon, const char *late)
 {
-	static struct module_list l;
-	l.n = 0;
-	modules_each(list, collect, &l);
-	if (!l.n)
+	static struct module_list s, l;
+	s.n = l.n = 0;
+	modules_each(soon, collect, &s);
+	modules_each(late, collect, &l);
+	if (!s.n && !l.n)
 		return;
 	pid_t pid = fork();
 	if (pid == 0) {
+		int failures = 0;
+		for (size_t i = 0; i < s.n; i++)
+			failures += module_insert(soon, s.m[i].lineno, s.m[i].path, s.m[i].fd, s.m[i].params) < 0;
 		struct sched_param sp = {0};
 		sched_setscheduler(0, SCHED_IDLE, &sp);
-		int failures = 0;
 		for (size_t i = 0; i < l.n; i++)
-			failures += module_insert(list, l.m[i].lineno, l.m[i].path, l.m[i].fd, "") < 0;
+			failures += module_insert(late, l.m[i].lineno, l.m[i].path, l.m[i].fd, l.m[i].params) < 0;
 		_exit(failures ? 1 : 0);
 	}
-	if (pid < 0) {
-		log_warn("fork for the late modules: %s; loading them now", strerror(errno));
-		for (size_t i = 0; i < l.n; i++)
-			module_insert(list, l.m[i].lineno, l.m[i].path, l.m[i].fd, "");
-		return;
+	if (pid < 0)
+		log_warn("fork for the soon and late modules: %s; loading them now", strerror(errno));
+	for (size_t i = 0; i < s.n; i++) {
+		if (pid < 0)
+			module_insert(soon, s.m[i].lineno, s.m[i].path, s.m[i].fd, s.m[i].params);
+		else
+			close(s.m[i].fd);
 	}
-	for (size_t i = 0; i < l.n; i++)
-		close(l.m[i].fd);
+	for (size_t i = 0; i < l.n; i++) {
+		if (pid < 0)
+			module_insert(late, l.m[i].lineno, l.m[i].path, l.m[i].fd, l.m[i].params);
+		else
+			close(l.m[i].fd);
+	}
 }
 
-int modules_load(const char *boot, const char *late)
+int modules_load(const char *boot, const char *soon, const char *late)
 {
 	static struct module_list l;
 	l.n = 0;
@@ -226,15 +245,19 @@ int modules_load(const char *boot, const char *late)
 	 * probe of a CD takes a third of a second, half of it a sleep after
 	 * the port reset), so the probes of all the drivers overlap with each
 	 * other and with the loading. */
-	for (size_t i = 0; i + 1 < l.n; i++)
-		failures += module_insert(boot, l.m[i].lineno, l.m[i].path, l.m[i].fd, "async_probe") < 0;
-	/* the late ones use the CPU the probes leave idle */
-	late_start(late);
+	for (size_t i = 0; i + 1 < l.n; i++) {
+		char params[sizeof(l.m[i].params) + 16];
+		snprintf(params, sizeof(params), "async_probe %s", l.m[i].params);
+		failures += module_insert(boot, l.m[i].lineno, l.m[i].path, l.m[i].fd, params) < 0;
+	}
+	/* the rest loads meanwhile, first in the time the probes sleep */
+	background_start(soon, late);
 	/* The last one, loaded plainly, is the barrier: the kernel finishes
 	 * every probe started so far before its finit_module returns, so the
 	 * boot medium and the state disk exist afterwards. */
 	if (l.n)
-		failures += module_insert(boot, l.m[l.n - 1].lineno, l.m[l.n - 1].path, l.m[l.n - 1].fd, "") < 0;
+		failures += module_insert(boot, l.m[l.n - 1].lineno, l.m[l.n - 1].path, l.m[l.n - 1].fd,
+		                          l.m[l.n - 1].params) < 0;
 	return failures;
 }
 

@@ -44,19 +44,137 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Resolves LABEL=, UUID= or a path to a device node; NULL if absent. */
+/* The block devices seen during the boot, each probed once (libblkid,
+ * only for the filesystems ros mounts: a full probe tries some sixty
+ * types, each reading its own offsets, which on an emulated CD took a
+ * seventh of a second per scan); later lookups (the medium while it is
+ * awaited, the OEM partition, the state disk) probe only devices that
+ * appeared since. */
+#define DEVICES_MAX 128
+static struct blockdev {
+	char node[64], type[32], label[128], uuid[64];
+	int fd;
+} devices[DEVICES_MAX];
+static size_t n_devices;
+
+static const char *const wanted_types[] = {"iso9660", "ext4",  "ext3",     "ext2", "vfat",
+                                           "xfs",     "btrfs", "squashfs", "f2fs", NULL};
+
+/* A CD's ISO 9660 label and UUID as libblkid names them (the volume
+ * identifier; the modification time, else the creation time, as
+ * YYYY-MM-DD-HH-MM-SS-CC), read from its
+ * primary volume descriptor: libblkid first asks a CD drive for its last
+ * written block, its sessions and the readability of its last sectors, a
+ * round of commands that took 50 ms under emulation. */
+static bool cd_probe(struct blockdev *d)
+{
+	unsigned char pvd[2048];
+	if (pread(d->fd, pvd, sizeof(pvd), 16 * 2048) != (ssize_t)sizeof(pvd) || memcmp(pvd, "\1CD001\1", 7) != 0)
+		return false;
+	int n = 32;
+	while (n > 0 && (pvd[40 + n - 1] == ' ' || pvd[40 + n - 1] == '\0'))
+		n--;
+	snprintf(d->type, sizeof(d->type), "iso9660");
+	snprintf(d->label, sizeof(d->label), "%.*s", n, (const char *)pvd + 40);
+	const unsigned char *t = pvd + 830; /* modified, else created */
+	if (!memcmp(t, "0000000000000000", 16) || !t[0])
+		t = pvd + 813;
+	snprintf(d->uuid, sizeof(d->uuid), "%.4s-%.2s-%.2s-%.2s-%.2s-%.2s-%.2s", t, t + 4, t + 6, t + 8, t + 10,
+	         t + 12, t + 14);
+	return true;
+}
+
+static void device_probe_into(struct blockdev *d, bool cd)
+{
+	/* Kept open until the end of the boot's lookups: each open and close
+	 * of a CD drive is a round of commands to it (lock, test, unlock), a
+	 * twentieth of a second each under emulation. */
+	d->fd = open(d->node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (d->fd >= 0 && cd && cd_probe(d))
+		return;
+	blkid_probe pr = d->fd >= 0 ? blkid_new_probe() : NULL;
+	if (!pr || blkid_probe_set_device(pr, d->fd, 0, 0) < 0) {
+		if (pr)
+			blkid_free_probe(pr);
+		return;
+	}
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_LABEL | BLKID_SUBLKS_UUID);
+	blkid_probe_filter_superblocks_type(pr, BLKID_FLTR_ONLYIN, (char **)(uintptr_t)wanted_types);
+	blkid_probe_enable_partitions(pr, 0);
+	const char *v;
+	if (blkid_do_safeprobe(pr) == 0) {
+		if (blkid_probe_lookup_value(pr, "TYPE", &v, NULL) == 0)
+			snprintf(d->type, sizeof(d->type), "%s", v);
+		if (blkid_probe_lookup_value(pr, "LABEL", &v, NULL) == 0)
+			snprintf(d->label, sizeof(d->label), "%s", v);
+		if (blkid_probe_lookup_value(pr, "UUID", &v, NULL) == 0)
+			snprintf(d->uuid, sizeof(d->uuid), "%s", v);
+	}
+	blkid_free_probe(pr);
+}
+
+/* Adds and probes the block devices not seen yet; an empty one (a CD
+ * drive without a disc, an unused loop device) is looked at again later. */
+static void devices_scan(void)
+{
+	DIR *dir = opendir("/sys/class/block");
+	if (!dir)
+		return;
+	struct dirent *de;
+	while ((de = readdir(dir)) && n_devices < DEVICES_MAX) {
+		if (de->d_name[0] == '.' || !strncmp(de->d_name, "ram", 3))
+			continue;
+		struct blockdev *d = &devices[n_devices];
+		memset(d, 0, sizeof(*d));
+		snprintf(d->node, sizeof(d->node), "/dev/%s", de->d_name);
+		bool seen = false;
+		for (size_t i = 0; i < n_devices && !seen; i++)
+			seen = !strcmp(devices[i].node, d->node);
+		char sizef[PATH_MAX];
+		cleanup_free char *size = NULL;
+		snprintf(sizef, sizeof(sizef), "/sys/class/block/%s/size", de->d_name);
+		if (seen || fs_read_all(sizef, 64, &size, NULL, NULL) < 0 || strtoull(size, NULL, 10) == 0 ||
+		    access(d->node, F_OK) < 0)
+			continue;
+		device_probe_into(d, !strncmp(de->d_name, "sr", 2));
+		n_devices++;
+	}
+	closedir(dir);
+}
+
+static struct blockdev *device_lookup(const char *spec)
+{
+	const char *label = !strncmp(spec, "LABEL=", 6) ? spec + 6 : NULL;
+	const char *uuid = !strncmp(spec, "UUID=", 5) ? spec + 5 : NULL;
+	for (size_t i = 0; i < n_devices; i++) {
+		struct blockdev *d = &devices[i];
+		if (label ? !strcmp(d->label, label) : uuid ? !strcasecmp(d->uuid, uuid) : !strcmp(d->node, spec))
+			return d;
+	}
+	return NULL;
+}
+
+/* Resolves LABEL=, UUID= or a device path to a device node; NULL if
+ * absent. */
 static char *device_find(const char *spec)
 {
-	blkid_cache cache = NULL;
-	if (blkid_get_cache(&cache, "/dev/null") < 0)
-		return NULL;
-	char *dev = blkid_evaluate_spec(spec, &cache);
-	blkid_put_cache(cache);
-	if (dev && access(dev, F_OK) < 0) {
-		free(dev);
-		dev = NULL;
+	if (strncmp(spec, "LABEL=", 6) && strncmp(spec, "UUID=", 5))
+		return access(spec, F_OK) == 0 ? strdup(spec) : NULL;
+	struct blockdev *d = device_lookup(spec);
+	if (!d) {
+		devices_scan();
+		d = device_lookup(spec);
 	}
-	return dev;
+	return d ? strdup(d->node) : NULL;
+}
+
+void devices_forget(void)
+{
+	for (size_t i = 0; i < n_devices; i++)
+		if (devices[i].fd >= 0)
+			close(devices[i].fd);
+	n_devices = 0;
 }
 
 /* Filesystem type of dev, or "" when nothing is recognised. */
@@ -85,8 +203,13 @@ static int device_probe(const char *dev, char *type, size_t size, bool *has_part
 
 static int mount_device(const char *dev, const char *dir, unsigned long flags, struct ros_err *e)
 {
-	char type[32];
-	int r = device_probe(dev, type, sizeof(type), NULL, e);
+	char type[32] = "";
+	int r = 0;
+	const struct blockdev *known = device_lookup(dev);
+	if (known && known->type[0])
+		snprintf(type, sizeof(type), "%s", known->type);
+	else
+		r = device_probe(dev, type, sizeof(type), NULL, e);
 	if (r < 0)
 		return r;
 	if (!type[0])
@@ -112,7 +235,9 @@ static int media_mount(const char *spec, struct ros_err *e)
 		sleep_ms(100);
 	}
 	log_info("boot medium %s", dev);
-	return mount_device(dev, MEDIA_DIR, MS_RDONLY, e);
+	int r = mount_device(dev, MEDIA_DIR, MS_RDONLY, e);
+	timeline_add("medium", monotonic_ms());
+	return r;
 }
 
 static bool in_initramfs(void)

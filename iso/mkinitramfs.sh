@@ -10,7 +10,9 @@ mkdir -p "$tree"/{bin,dev,etc/ros,proc,sys,run,mnt,tmp}
 install -m 0755 "$init" "$tree/init"
 cp -a "$kdir/modroot/lib" "$tree/"
 cp "$kdir/modules.boot" "$tree/etc/ros/modules.boot"
-[ -f "$kdir/modules.late" ] && cp "$kdir/modules.late" "$tree/etc/ros/modules.late"
+for l in soon late; do
+	if [ -f "$kdir/modules.$l" ]; then cp "$kdir/modules.$l" "$tree/etc/ros/modules.$l"; fi
+done
 install -m 0755 /bin/busybox "$tree/bin/busybox"
 ln -s busybox "$tree/bin/sh"
 # dev/console (c 5 1): without it PID 1 has no stdio until devtmpfs is up.

@@ -20,7 +20,7 @@ extract() { xorriso -osirrox on -indev "$VM_ISO" -extract "$1" "$D/$2" >/dev/nul
 	done
 }
 
-@test "the initrd has /init, dev/console, and modules.boot then modules.late in dependency order" {
+@test "the initrd has /init, dev/console, and modules.boot, modules.soon, modules.late in dependency order" {
 	extract /boot/initrd.img initrd.img
 	mkdir "$D/i"
 	(cd "$D/i" && zstd -dc ../initrd.img | cpio -idm --quiet 2>/dev/null)
@@ -28,16 +28,21 @@ extract() { xorriso -osirrox on -indev "$VM_ISO" -extract "$1" "$D/$2" >/dev/nul
 	[ -x "$D/i/bin/busybox" ]
 	if [ "$(id -u)" -eq 0 ]; then [ -c "$D/i/dev/console" ]; fi
 	kver=$(ls "$D/i/lib/modules")
-	# boot: what the root needs, loaded first; late: what services need,
-	# loaded in the background; together in dependency order
-	for m in overlay squashfs loop virtio_net isofs sr_mod; do
+	# boot: what the root needs, loaded first, the barrier `loop` last with
+	# one device; soon: NICs and co., loaded meanwhile; late: what
+	# services need, in the background; together in dependency order
+	for m in overlay squashfs isofs sr_mod virtio_blk; do
 		grep -q "/$m.ko$" "$D/i/etc/ros/modules.boot" || { echo "modules.boot lacks $m" >&2; false; }
+	done
+	[ "$(tail -1 "$D/i/etc/ros/modules.boot")" = "kernel/drivers/block/loop.ko max_loop=1" ]
+	for m in virtio_net vfat; do
+		grep -q "/$m.ko$" "$D/i/etc/ros/modules.soon" || { echo "modules.soon lacks $m" >&2; false; }
 	done
 	for m in veth bridge nf_tables; do
 		grep -q "/$m.ko$" "$D/i/etc/ros/modules.late" || { echo "modules.late lacks $m" >&2; false; }
 	done
 	mb=$D/all-modules
-	cat "$D/i/etc/ros/modules.boot" "$D/i/etc/ros/modules.late" >"$mb"
+	cat "$D/i/etc/ros/modules.boot" "$D/i/etc/ros/modules.soon" "$D/i/etc/ros/modules.late" | cut -d' ' -f1 >"$mb"
 	[ "$(wc -l <"$mb")" -gt 10 ]
 	[ "$(sort "$mb" | uniq -d | wc -l)" = 0 ] # none listed twice
 	# every dependency (modules.dep) comes earlier
