@@ -119,7 +119,8 @@ static void save_state(struct svc *s)
 	cleanup_free char *txt = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	struct ros_err e = {0};
-	if (txt && fs_write_atomic(path, txt, strlen(txt), 0600, &e) < 0)
+	/* atomic, not durable: STATE_DIR is on /run and lives as long as the boot */
+	if (txt && fs_write_replace(path, txt, strlen(txt), 0600, &e) < 0)
 		say("%s", e.msg);
 }
 

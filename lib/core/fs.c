@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,7 @@ static int dir_of(const char *path, char *dir, size_t size)
 	return 0;
 }
 
-int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct ros_err *e)
+static int write_replace(const char *path, const void *data, size_t len, mode_t mode, bool durable, struct ros_err *e)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX];
 	if (dir_of(path, dir, sizeof(dir)) < 0 ||
@@ -57,7 +58,7 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		unlink(tmp);
 		return err_set(e, r, "write %s", tmp);
 	}
-	if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || (durable && fsync(fd) < 0)) {
 		r = errno;
 		unlink(tmp);
 		return err_set(e, r, "sync %s", tmp);
@@ -67,10 +68,22 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		unlink(tmp);
 		return err_set(e, r, "rename %s to %s", tmp, path);
 	}
+	if (!durable)
+		return 0;
 	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0)
 		fsync(dfd);
 	return 0;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct ros_err *e)
+{
+	return write_replace(path, data, len, mode, true, e);
+}
+
+int fs_write_replace(const char *path, const void *data, size_t len, mode_t mode, struct ros_err *e)
+{
+	return write_replace(path, data, len, mode, false, e);
 }
 
 int fs_read_fd(int fd, size_t max, char **out, size_t *len_out, struct ros_err *e)
@@ -124,6 +137,9 @@ int fs_mkdir_p(const char *path, mode_t mode, struct ros_err *e)
 	char buf[PATH_MAX];
 	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
 		return err_set(e, ENAMETOOLONG, "mkdir %s", path);
+	/* the parent exists most of the time: one mkdir, no walk from / */
+	if (mkdir(buf, mode) == 0 || errno == EEXIST)
+		return 0;
 	for (char *p = buf + 1; *p; p++) {
 		if (*p != '/')
 			continue;

@@ -10,6 +10,11 @@
  * never a torn one.  mode is applied to the new file (0600 for secrets). */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct ros_err *e);
 
+/* fs_write_atomic without the fsyncs: atomic but not durable, for state
+ * that describes live processes and means nothing after a reboot (and
+ * lives on tmpfs, where an fsync is a syscall for nothing). */
+int fs_write_replace(const char *path, const void *data, size_t len, mode_t mode, struct ros_err *e);
+
 /* Reads a whole file into a NUL-terminated heap buffer; fails with EFBIG
  * past max bytes.  *len_out (optional) excludes the NUL. */
 int fs_read_all(const char *path, size_t max, char **out, size_t *len_out, struct ros_err *e);

@@ -205,6 +205,18 @@ static bool is_ours(int prog_fd)
 	       strncmp(info.name, BPFDEV_PROG_NAME, sizeof(info.name)) == 0;
 }
 
+static uint32_t prog_id(int prog_fd)
+{
+	struct bpf_prog_info info;
+	union bpf_attr attr;
+	memset(&info, 0, sizeof(info));
+	memset(&attr, 0, sizeof(attr));
+	attr.info.bpf_fd = (uint32_t)prog_fd;
+	attr.info.info_len = sizeof(info);
+	attr.info.info = ptr_to_u64(&info);
+	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr) == 0 ? info.id : 0;
+}
+
 int bpfdev_attach(const char *dir, int prog_fd, struct ros_err *e)
 {
 	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -216,6 +228,12 @@ int bpfdev_attach(const char *dir, int prog_fd, struct ros_err *e)
 		return err_setx(e, ENOSPC, "%s: more than %zu device programs attached", dir, ARRAY_SIZE(old));
 	if (r < 0)
 		n_old = 0; /* a kernel without BPF_PROG_QUERY: nothing to replace */
+	/* a shared program (bpfdev_apply's cache) may be attached here
+	 * already: the kernel refuses it twice, and it must not be detached */
+	uint32_t mine = n_old ? prog_id(prog_fd) : 0;
+	bool attached = false;
+	for (uint32_t i = 0; i < n_old; i++)
+		attached |= mine && old[i] == mine;
 
 	union bpf_attr attr;
 	memset(&attr, 0, sizeof(attr));
@@ -223,7 +241,7 @@ int bpfdev_attach(const char *dir, int prog_fd, struct ros_err *e)
 	attr.attach_bpf_fd = (uint32_t)prog_fd;
 	attr.attach_type = BPF_CGROUP_DEVICE;
 	attr.attach_flags = BPF_F_ALLOW_MULTI;
-	if (sys_bpf(BPF_PROG_ATTACH, &attr) < 0) {
+	if (!attached && sys_bpf(BPF_PROG_ATTACH, &attr) < 0) {
 		/* exclusively: this replaces a program attached that way */
 		attr.attach_flags = 0;
 		if (sys_bpf(BPF_PROG_ATTACH, &attr) < 0)
@@ -231,6 +249,8 @@ int bpfdev_attach(const char *dir, int prog_fd, struct ros_err *e)
 		return 0;
 	}
 	for (uint32_t i = 0; i < n_old; i++) {
+		if (old[i] == mine)
+			continue;
 		memset(&attr, 0, sizeof(attr));
 		attr.prog_id = old[i];
 		cleanup_close int old_fd = sys_bpf(BPF_PROG_GET_FD_BY_ID, &attr);
@@ -246,6 +266,53 @@ int bpfdev_attach(const char *dir, int prog_fd, struct ros_err *e)
 	return 0;
 }
 
+/* Loaded programs by their instructions: containers with the same device
+ * rules (most of them: the defaults) share one program, so the verifier
+ * runs once per rule set and process rather than once per container.  A
+ * program is immutable once loaded, so sharing it shares no state.  Kept
+ * small; the oldest entry goes.  Daemons using it are single-threaded. */
+#define PROG_CACHE_SIZE 8
+static struct prog_cache_entry {
+	struct bpf_insn *insns;
+	size_t n;
+	int fd;
+} prog_cache[PROG_CACHE_SIZE];
+
+static int prog_cache_find(const struct bpf_insn *insns, size_t n)
+{
+	for (size_t i = 0; i < PROG_CACHE_SIZE; i++)
+		if (prog_cache[i].insns && prog_cache[i].n == n &&
+		    !memcmp(prog_cache[i].insns, insns, n * sizeof(*insns)))
+			return prog_cache[i].fd;
+	return -1;
+}
+
+static void prog_cache_add(const struct bpf_insn *insns, size_t n, int fd)
+{
+	struct bpf_insn *copy = malloc(n * sizeof(*insns));
+	if (!copy)
+		return;
+	memcpy(copy, insns, n * sizeof(*insns));
+	struct prog_cache_entry *last = &prog_cache[PROG_CACHE_SIZE - 1];
+	if (last->insns) {
+		free(last->insns);
+		close(last->fd);
+	}
+	memmove(&prog_cache[1], &prog_cache[0], (PROG_CACHE_SIZE - 1) * sizeof(prog_cache[0]));
+	prog_cache[0] = (struct prog_cache_entry){copy, n, fd};
+}
+
+void bpfdev_cache_clear(void)
+{
+	for (size_t i = 0; i < PROG_CACHE_SIZE; i++) {
+		if (prog_cache[i].insns) {
+			free(prog_cache[i].insns);
+			close(prog_cache[i].fd);
+		}
+		prog_cache[i] = (struct prog_cache_entry){NULL, 0, -1};
+	}
+}
+
 int bpfdev_apply(const char *dir, const struct bpfdev_rule *rules, size_t n, struct ros_err *e)
 {
 	size_t cap = bpfdev_max_insns(n);
@@ -255,9 +322,17 @@ int bpfdev_apply(const char *dir, const struct bpfdev_rule *rules, size_t n, str
 	int count = bpfdev_program(rules, n, insns, cap);
 	if (count < 0)
 		return err_set(e, count, "cgroup device program");
-	cleanup_close int fd = bpfdev_load(insns, (size_t)count, e);
-	if (fd < 0)
-		return fd;
+	int fd = prog_cache_find(insns, (size_t)count);
+	if (fd < 0) {
+		if ((fd = bpfdev_load(insns, (size_t)count, e)) < 0)
+			return fd;
+		prog_cache_add(insns, (size_t)count, fd);
+		if (prog_cache_find(insns, (size_t)count) != fd) { /* not cached (no memory): used once */
+			int r = bpfdev_attach(dir, fd, e);
+			close(fd);
+			return r;
+		}
+	}
 	return bpfdev_attach(dir, fd, e);
 }
 

@@ -42,7 +42,11 @@ int bpfdev_load(const struct bpf_insn *insns, size_t n, struct ros_err *e);
  * exclusively) and detaches the BPFDEV_PROG_NAME programs attached there
  * before, so the new rules replace the old ones. */
 int bpfdev_attach(const char *dir, int prog_fd, struct ros_err *e);
-/* Builds, loads and attaches the program for rules to dir. */
+/* Builds, loads and attaches the program for rules to dir.  The loaded
+ * program is kept (an O_CLOEXEC fd) and attached again for the same rules
+ * later in the process, so the verifier runs once per rule set. */
 int bpfdev_apply(const char *dir, const struct bpfdev_rule *rules, size_t n, struct ros_err *e);
+/* Closes the programs bpfdev_apply kept. */
+void bpfdev_cache_clear(void);
 /* How many device programs are attached to dir itself (not inherited). */
 int bpfdev_count_attached(const char *dir, struct ros_err *e);

@@ -417,6 +417,39 @@ int cgroup_apply(const char *root, const char *path, const struct spec_resources
 	return cgroup_detect(root) == CGROUP_V2 ? apply_v2(root, path, res, e) : apply_v1(root, path, res, e);
 }
 
+/* The controllers of avail ("cpu io memory\n") that enabled (a
+ * cgroup.subtree_control) lacks, as one write: "+cpu +memory". */
+static size_t v2_missing_controllers(char *avail, const char *enabled, char *out, size_t size)
+{
+	size_t o = 0, n = 0;
+	out[0] = '\0';
+	for (char *s = avail, *c; (c = strsep(&s, " \n"));) {
+		if (!*c)
+			continue;
+		bool on = false;
+		size_t len = strlen(c);
+		for (const char *p = enabled; p && (p = strstr(p, c)); p += len)
+			if ((p == enabled || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\n' || !p[len])) {
+				on = true;
+				break;
+			}
+		if (on)
+			continue;
+		int w = snprintf(out + o, size - o, "%s+%s", o ? " " : "", c);
+		if (w < 0 || (size_t)w >= size - o)
+			break;
+		o += (size_t)w;
+		n++;
+	}
+	return n;
+}
+
+/* Enables every available controller for the children of each directory
+ * on the way down to path (and makes the directories).  Only what is not
+ * enabled yet is written, all in one write: each write to subtree_control
+ * makes the kernel walk the subtree, which is most of a container's
+ * cgroup set-up under emulation.  A write the kernel refuses as a whole
+ * (a controller it cannot enable there) is retried one by one. */
 static void v2_enable_controllers(const char *root, const char *path)
 {
 	char cur[PATH_MAX];
@@ -425,18 +458,16 @@ static void v2_enable_controllers(const char *root, const char *path)
 	while (*p) {
 		const char *slash = strchr(p + 1, '/');
 		size_t len = slash ? (size_t)(slash - p) : strlen(p);
-		cleanup_free char *avail = NULL;
-		char f[PATH_MAX + 32];
+		cleanup_free char *avail = NULL, *enabled = NULL;
+		char f[PATH_MAX + 32], sc[PATH_MAX + 32], want[1024];
 		snprintf(f, sizeof(f), "%s/cgroup.controllers", cur);
-		if (fs_read_all(f, 4096, &avail, NULL, NULL) == 0) {
-			snprintf(f, sizeof(f), "%s/cgroup.subtree_control", cur);
-			for (char *s = avail, *c; (c = strsep(&s, " \n"));) {
-				if (!*c)
-					continue;
-				char v[64];
-				snprintf(v, sizeof(v), "+%s", c);
-				fs_write_file(f, v, NULL);
-			}
+		snprintf(sc, sizeof(sc), "%s/cgroup.subtree_control", cur);
+		if (fs_read_all(f, 4096, &avail, NULL, NULL) == 0 &&
+		    (fs_read_all(sc, 4096, &enabled, NULL, NULL) == 0 || !enabled) &&
+		    v2_missing_controllers(avail, enabled, want, sizeof(want)) && fs_write_file(sc, want, NULL) < 0) {
+			for (char *s = want, *c; (c = strsep(&s, " "));)
+				if (*c)
+					fs_write_file(sc, c, NULL);
 		}
 		size_t cl = strlen(cur);
 		snprintf(cur + cl, sizeof(cur) - cl, "%.*s", (int)len, p);
@@ -450,7 +481,8 @@ int cgroup_setup(const char *root, const char *path, const struct spec_resources
 	char d[PATH_MAX], v[32];
 	snprintf(v, sizeof(v), "%d", (int)pid);
 	int r;
-	if (cgroup_detect(root) == CGROUP_V2) {
+	bool v2 = cgroup_detect(root) == CGROUP_V2;
+	if (v2) {
 		snprintf(d, sizeof(d), "%s%s", root, path);
 		v2_enable_controllers(root, path);
 		if ((r = fs_mkdir_p(d, 0755, e)) < 0)
@@ -468,9 +500,9 @@ int cgroup_setup(const char *root, const char *path, const struct spec_resources
 				v1_cpuset_inherit(base, path);
 		}
 	}
-	if ((r = cgroup_apply(root, path, res, e)) < 0)
+	if (res && (r = v2 ? apply_v2(root, path, res, e) : apply_v1(root, path, res, e)) < 0)
 		goto fail;
-	if (cgroup_detect(root) == CGROUP_V2) {
+	if (v2) {
 		snprintf(d, sizeof(d), "%s%s", root, path);
 		if ((r = write_at(d, "cgroup.procs", v, e)) < 0)
 			goto fail;

@@ -125,7 +125,10 @@ static int open_in_root(int rootfd, const char *path, int flags)
 }
 
 /* Creates path (a directory, or a file when file is set) inside the root
- * without following symlinks out of it; returns an O_PATH fd to it. */
+ * without following symlinks out of it; returns an O_PATH fd to it.  The
+ * path itself is looked up first, then its parent: most targets or their
+ * parents exist (/proc, /sys in the image, /dev/pts in a fresh /dev), and
+ * each lookup is a path walk in the kernel. */
 static int mkpath_in_root(int rootfd, const char *path, bool file)
 {
 	char buf[PATH_MAX];
@@ -133,41 +136,49 @@ static int mkpath_in_root(int rootfd, const char *path, bool file)
 	size_t len = strlen(buf);
 	while (len > 1 && buf[len - 1] == '/')
 		buf[--len] = '\0';
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		cleanup_close int d = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
-		if (d == -ENOENT) {
-			char *slash = strrchr(buf, '/');
-			char parent[PATH_MAX];
-			snprintf(parent, sizeof(parent), "%.*s", (int)(slash - buf), buf);
-			cleanup_close int pd = open_in_root(rootfd, *parent ? parent : "/", O_PATH | O_DIRECTORY);
-			if (pd < 0)
-				return pd;
-			if (mkdirat(pd, slash + 1, 0755) < 0 && errno != EEXIST)
-				return -errno;
-		} else if (d < 0) {
-			return d;
-		}
-		*p = '/';
-	}
 	int fd = open_in_root(rootfd, buf, O_PATH);
 	if (fd != -ENOENT)
 		return fd;
 	char *slash = strrchr(buf, '/');
 	char parent[PATH_MAX];
-	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - buf), buf);
+	snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - buf) : 0, buf);
+	const char *leaf = slash ? slash + 1 : buf;
 	cleanup_close int pd = open_in_root(rootfd, *parent ? parent : "/", O_PATH | O_DIRECTORY);
+	if (pd == -ENOENT) {
+		/* make the missing directories above, one by one */
+		for (char *p = parent + 1;; p++) {
+			if (*p && *p != '/')
+				continue;
+			char c = *p;
+			*p = '\0';
+			cleanup_close int d = open_in_root(rootfd, parent, O_PATH | O_DIRECTORY);
+			if (d == -ENOENT) {
+				char *s = strrchr(parent, '/');
+				char up[PATH_MAX];
+				snprintf(up, sizeof(up), "%.*s", s ? (int)(s - parent) : 0, parent);
+				cleanup_close int ud = open_in_root(rootfd, *up ? up : "/", O_PATH | O_DIRECTORY);
+				if (ud < 0)
+					return ud;
+				if (mkdirat(ud, s ? s + 1 : parent, 0755) < 0 && errno != EEXIST)
+					return -errno;
+			} else if (d < 0) {
+				return d;
+			}
+			*p = c;
+			if (!c)
+				break;
+		}
+		pd = open_in_root(rootfd, parent, O_PATH | O_DIRECTORY);
+	}
 	if (pd < 0)
 		return pd;
 	if (file) {
-		int f = openat(pd, slash + 1, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+		int f = openat(pd, leaf, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
 		if (f < 0 && errno != EEXIST)
 			return -errno;
 		if (f >= 0)
 			close(f);
-	} else if (mkdirat(pd, slash + 1, 0755) < 0 && errno != EEXIST) {
+	} else if (mkdirat(pd, leaf, 0755) < 0 && errno != EEXIST) {
 		return -errno;
 	}
 	return open_in_root(rootfd, buf, O_PATH);

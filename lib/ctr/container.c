@@ -85,50 +85,37 @@ static void now_rfc3339(char *buf, size_t size)
 	snprintf(buf, size, "%s.%09ldZ", base, ts.tv_nsec);
 }
 
-static json_t *state_doc(const char *id, pid_t pid, unsigned long long start, const char *bundle, const char *created,
-                         const char *cgroup_path, json_t *annotations, const char *status)
+/* Which kinds of hooks the spec has: start and delete then read the spec
+ * back only when it has hooks for them. */
+static int hook_kinds_of(const struct spec *s)
 {
-	json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:s}", "ociVersion", "1.0.2", "id", id, "status",
-	                      status, "pid", (json_int_t)pid, "bundle", bundle, "created", created, "start_time",
-	                      (json_int_t)start, "cgroup_path", cgroup_path);
+	int k = 0;
+	for (int i = 0; i < HOOK_KINDS; i++)
+		if (s->n_hooks[i])
+			k |= 1 << i;
+	return k;
+}
+
+static json_t *state_doc(const char *id, pid_t pid, unsigned long long start, const char *bundle, const char *created,
+                         const char *cgroup_path, json_t *annotations, const char *status, int hook_kinds)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:s, s:i}", "ociVersion", "1.0.2", "id", id,
+	                      "status", status, "pid", (json_int_t)pid, "bundle", bundle, "created", created,
+	                      "start_time", (json_int_t)start, "cgroup_path", cgroup_path, "hook_kinds", hook_kinds);
 	if (j && annotations && json_object_size(annotations))
 		json_object_set(j, "annotations", annotations);
 	return j;
 }
 
+/* Atomic (temp file + rename) but not fsynced: the state describes live
+ * processes and means nothing after a reboot, so durability buys nothing
+ * and an fsync costs milliseconds on a disk-backed state root. */
 static int write_json_atomic(const char *path, json_t *j, struct ros_err *e)
 {
 	cleanup_free char *s = json_dumps(j, JSON_COMPACT);
 	if (!s)
 		return err_set(e, ENOMEM, "%s", path);
-	/* Atomic (temp file + rename) but not fsynced: the state describes live
-	 * processes and means nothing after a reboot, so durability buys nothing
-	 * and an fsync costs milliseconds on a disk-backed state root. */
-	char tmp[4200];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return err_set(e, errno, "create %s", tmp);
-	size_t len = strlen(s), off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, s + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			int err = errno;
-			close(fd);
-			unlink(tmp);
-			return err_set(e, err, "write %s", tmp);
-		}
-		off += (size_t)w;
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		int err = errno;
-		unlink(tmp);
-		return err_set(e, err, "rename %s to %s", tmp, path);
-	}
-	return 0;
+	return fs_write_replace(path, s, strlen(s), 0600, e);
 }
 
 int console_send(const char *sock_path, int master, struct ros_err *e)
@@ -254,6 +241,15 @@ int ctr_create(const struct ctr_create_opts *o, struct ros_err *e)
 			}
 		}
 	}
+	/* compiled here, once per profile for the process (sysctr starts
+	 * many containers with a few profiles): the child only loads it */
+	if (s->has_seccomp) {
+		const char *what = "";
+		if ((r = spec_seccomp_prepare(&s->seccomp, &what)) < 0) {
+			r = err_set(e, -r, "seccomp: %s", what);
+			goto fail;
+		}
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		r = err_set(e, errno, "socketpair");
 		goto fail;
@@ -303,9 +299,10 @@ int ctr_create(const struct ctr_create_opts *o, struct ros_err *e)
 	char created[64];
 	now_rfc3339(created, sizeof(created));
 	unsigned long long start = ctr_pid_start_time(pid);
-	json_t *sj = state_doc(o->id, pid, start, bundle, created, cgpath, s->annotations, "creating");
+	json_t *sj =
+	        state_doc(o->id, pid, start, bundle, created, cgpath, s->annotations, "creating", hook_kinds_of(s));
 	state_str = json_dumps(sj, JSON_COMPACT);
-	if (!sj || !state_str || (r = write_json_atomic(statef, sj, e)) < 0) {
+	if (!sj || !state_str || (r = fs_write_replace(statef, state_str, strlen(state_str), 0600, e)) < 0) {
 		json_decref(sj);
 		if (!r)
 			r = err_set(e, ENOMEM, "state");
@@ -352,7 +349,7 @@ int ctr_create(const struct ctr_create_opts *o, struct ros_err *e)
 	snprintf(cfgcopy, sizeof(cfgcopy), "%s/config.json", dir);
 	if ((r = write_json_atomic(cfgcopy, s->doc, e)) < 0)
 		goto fail_cg;
-	sj = state_doc(o->id, pid, start, bundle, created, cgpath, s->annotations, "created");
+	sj = state_doc(o->id, pid, start, bundle, created, cgpath, s->annotations, "created", hook_kinds_of(s));
 	r = write_json_atomic(statef, sj, e);
 	json_decref(sj);
 	if (r < 0)
@@ -425,6 +422,8 @@ int ctr_state_get(const char *state_root, const char *id, struct ctr_state *st, 
 	snprintf(st->cgroup_path, sizeof(st->cgroup_path), "%s",
 	         json_string_value(json_object_get(j, "cgroup_path")) ?: "");
 	st->annotations = json_incref(json_object_get(j, "annotations"));
+	json_t *hk = json_object_get(j, "hook_kinds");
+	st->hook_kinds = json_is_integer(hk) ? (int)json_integer_value(hk) : -1;
 	const char *saved = json_string_value(json_object_get(j, "status"));
 	bool was_creating = saved && !strcmp(saved, "creating");
 	json_decref(j); /* saved points into j: not used past here */
@@ -496,7 +495,7 @@ int ctr_start(const char *state_root, const char *id, struct ros_err *e)
 		return err_set(e, errno, "write %s", fifo);
 	}
 	unlink(fifo);
-	struct spec *s = ctr_saved_spec(state_root, id, st.bundle);
+	struct spec *s = st.hook_kinds & (1 << HOOK_POSTSTART) ? ctr_saved_spec(state_root, id, st.bundle) : NULL;
 	if (s && s->n_hooks[HOOK_POSTSTART]) {
 		st.status = CTR_RUNNING;
 		json_t *sj = ctr_state_json(&st);
@@ -594,7 +593,7 @@ int ctr_delete(const char *state_root, const char *id, bool force, struct ros_er
 			return r;
 		}
 	}
-	struct spec *s = ctr_saved_spec(state_root, id, st.bundle);
+	struct spec *s = st.hook_kinds & (1 << HOOK_POSTSTOP) ? ctr_saved_spec(state_root, id, st.bundle) : NULL;
 	if (s && s->n_hooks[HOOK_POSTSTOP]) {
 		st.status = CTR_STOPPED;
 		json_t *sj = ctr_state_json(&st);

@@ -40,6 +40,7 @@ struct ctr_state {
 	char created[64]; /* RFC 3339 */
 	char cgroup_path[4096];
 	json_t *annotations; /* owned; may be NULL */
+	int hook_kinds;      /* bit k: the spec has HOOK k hooks; -1: not recorded (load config.json) */
 };
 
 /* Creates the container: namespaces, mounts, cgroup, hooks up to

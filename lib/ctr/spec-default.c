@@ -6,7 +6,7 @@
 
 #include "spec.h"
 
-json_t *spec_default(bool rootless)
+static json_t *build(bool rootless)
 {
 	static const char *const caps = "[\"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"]";
 	json_error_t je;
@@ -50,4 +50,15 @@ json_t *spec_default(bool rootless)
 	                 : "\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}]},",
 	        rootless ? ", {\"type\": \"user\"}" : "");
 	return json_loads(doc, 0, &je);
+}
+
+json_t *spec_default(bool rootless)
+{
+	/* parsed once per process: sysctr asks for one per service start, and
+	 * a deep copy costs a fraction of the parse */
+	static json_t *parsed[2];
+	json_t **p = &parsed[rootless];
+	if (!*p)
+		*p = build(rootless);
+	return *p ? json_deep_copy(*p) : NULL;
 }

@@ -71,6 +71,7 @@ void spec_free(struct spec *s)
 	}
 	free(s->seccomp.rules);
 	free(s->seccomp.arches);
+	free(s->seccomp.bpf);
 	for (int k = 0; k < HOOK_KINDS; k++) {
 		for (size_t i = 0; i < s->n_hooks[k]; i++) {
 			strv_free(s->hooks[k][i].args);

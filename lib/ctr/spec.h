@@ -70,6 +70,8 @@ struct spec_seccomp_rule {
 	size_t n_args;
 };
 
+struct sock_filter;
+
 struct spec_seccomp {
 	uint32_t default_action;
 	uint32_t *arches;
@@ -77,6 +79,10 @@ struct spec_seccomp {
 	unsigned flags_log : 1, flags_spec_allow : 1;
 	struct spec_seccomp_rule *rules;
 	size_t n_rules;
+	/* the compiled filter (spec_seccomp_prepare), owned; NULL: not yet */
+	struct sock_filter *bpf;
+	size_t bpf_len;
+	unsigned bpf_flags; /* SECCOMP_FILTER_FLAG_* */
 };
 
 /* A memory value given as -1 in the JSON: no limit ("-1" on v1, "max" on v2). */
@@ -171,5 +177,14 @@ json_t *spec_default_seccomp(const json_t *bounding_caps);
 struct spec *ctr_saved_spec(const char *state_root, const char *id, const char *bundle);
 
 /* Builds the filter and loads it into the calling thread; -errno, with
- * *what naming the step that failed. */
+ * *what naming the step that failed.  A prepared filter is loaded as it
+ * is, with no libseccomp work. */
 int spec_seccomp_load(const struct spec_seccomp *c, const char **what);
+/* Compiles the filter into c->bpf (before clone: the child then only
+ * loads it).  Compilations are kept for the process, so containers with
+ * the same profile compile it once. */
+int spec_seccomp_prepare(struct spec_seccomp *c, const char **what);
+/* Loads c's prepared filter into the calling thread; -errno. */
+int spec_seccomp_install(const struct spec_seccomp *c);
+/* Frees the compilations spec_seccomp_prepare kept. */
+void spec_seccomp_cache_clear(void);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -412,4 +413,81 @@ TEST(attaching_again_replaces_the_previous_program)
 	for (int i = 0; i < 100 && (r = rmdir(dir)) < 0 && errno == EBUSY; i++)
 		usleep(10000); /* the exited child leaves the cgroup shortly after */
 	ok(r == 0, "rmdir %s: %s", dir, strerror(errno));
+}
+
+/* The ids of the device programs attached to dir itself (up to 8). */
+static int attached_ids(const char *dir, uint32_t *ids, uint32_t *n)
+{
+	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.query.target_fd = (uint32_t)dfd;
+	attr.query.attach_type = BPF_CGROUP_DEVICE;
+	attr.query.prog_ids = (uint64_t)(uintptr_t)ids;
+	attr.query.prog_cnt = 8;
+	if (syscall(SYS_bpf, BPF_PROG_QUERY, &attr, sizeof(attr)) < 0)
+		return -errno;
+	*n = attr.query.prog_cnt;
+	return 0;
+}
+
+static void rmdir_settled(const char *dir)
+{
+	int r = -1;
+	for (int i = 0; i < 100 && (r = rmdir(dir)) < 0 && errno == EBUSY; i++)
+		usleep(10000);
+	ok(r == 0, "rmdir %s: %s", dir, strerror(errno));
+}
+
+TEST(the_same_rules_share_one_program_and_other_rules_get_their_own)
+{
+	const char *root = cgroup2_root(), *why = no_load_reason();
+	if (!root || *why) {
+		tap_skip(!root ? "no writable cgroup2 hierarchy" : why);
+		return;
+	}
+	bpfdev_cache_clear();
+	struct bpfdev_rule null_only[] = {{false, 'a', ANY, ANY, BPFDEV_ACC_ALL}, {true, 'c', 1, 3, R | W}};
+	struct bpfdev_rule zero_only[] = {{false, 'a', ANY, ANY, BPFDEV_ACC_ALL}, {true, 'c', 1, 5, R | W}};
+	char dirs[3][256];
+	uint32_t ids[3][8], n[3] = {0, 0, 0};
+	struct ros_err e = {0};
+	for (int i = 0; i < 3; i++) {
+		snprintf(dirs[i], sizeof(dirs[i]), "%s/roci-test-bpfdev-share%d-%d", root, i, (int)getpid());
+		ok(mkdir(dirs[i], 0755) == 0, "mkdir %s: %s", dirs[i], strerror(errno));
+		ok(bpfdev_apply(dirs[i], i < 2 ? null_only : zero_only, 2, &e) >= 0, "apply %d: %s", i, e.msg);
+		is_int(attached_ids(dirs[i], ids[i], &n[i]), 0);
+		is_int(n[i], 1);
+	}
+	ok(ids[0][0] == ids[1][0], "one program for the same rules (%u, %u)", ids[0][0], ids[1][0]);
+	ok(ids[2][0] != ids[0][0], "another program for other rules (%u, %u)", ids[2][0], ids[0][0]);
+	/* the shared program applied again where it is attached: kept, once */
+	ok(bpfdev_apply(dirs[0], null_only, 2, &e) >= 0, "apply again: %s", e.msg);
+	is_int(attached_ids(dirs[0], ids[0], &n[0]), 0);
+	is_int(n[0], 1);
+	ok(ids[0][0] == ids[1][0], "the same program stays attached");
+	for (int i = 0; i < 3; i++)
+		rmdir_settled(dirs[i]);
+	bpfdev_cache_clear();
+}
+
+TEST(a_shared_program_still_enforces_its_rules_in_each_cgroup)
+{
+	const char *root = cgroup2_root(), *why = no_load_reason();
+	if (!root || *why || access("/dev/kmsg", R_OK) != 0) {
+		tap_skip(!root ? "no writable cgroup2 hierarchy" : *why ? why : "no readable /dev/kmsg");
+		return;
+	}
+	bpfdev_cache_clear();
+	const char *deny = "[{\"allow\": false, \"access\": \"rwm\"}]";
+	const char *kmsg_read = "[{\"allow\": false, \"access\": \"rwm\"},"
+	                        " {\"allow\": true, \"type\": \"c\", \"major\": 1, \"minor\": 11, \"access\": \"r\"}]";
+	/* deny, allow, deny again (the kept program), allow again */
+	is_int(probe_in_cgroup(root, "share-deny1", deny), 0);
+	is_int(probe_in_cgroup(root, "share-allow1", kmsg_read), 2);
+	is_int(probe_in_cgroup(root, "share-deny2", deny), 0);
+	is_int(probe_in_cgroup(root, "share-allow2", kmsg_read), 2);
+	bpfdev_cache_clear();
 }
