@@ -239,6 +239,35 @@ static void reopen_target(struct child_args *a, int rootfd, const struct spec_mo
 	}
 }
 
+/* The options of the cgroup2 hierarchy as mounted (nsdelegate,
+ * favordynmods, memory_recursiveprot), for a fresh cgroup2 mount: every
+ * mount of it from the initial cgroup namespace applies its options to
+ * the one hierarchy, so a mount without them would turn them off for the
+ * whole system (in a cgroup namespace of its own they change nothing). */
+static const char *cgroup2_options(char *buf, size_t size)
+{
+	static const char *const kept[] = {"nsdelegate", "favordynmods", "memory_recursiveprot"};
+	cleanup_free char *info = NULL;
+	buf[0] = '\0';
+	if (fs_read_all("/proc/self/mountinfo", 1 << 20, &info, NULL, NULL) < 0)
+		return NULL;
+	for (char *save = NULL, *line = strtok_r(info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *sep = strstr(line, " - cgroup2 ");
+		if (!sep)
+			continue;
+		char *opts = strchr(sep + 11, ' '); /* after the source */
+		if (!opts)
+			return NULL;
+		size_t o = 0;
+		for (char *save2 = NULL, *opt = strtok_r(opts + 1, ",", &save2); opt; opt = strtok_r(NULL, ",", &save2))
+			for (size_t i = 0; i < ARRAY_SIZE(kept); i++)
+				if (!strcmp(opt, kept[i]) && o < size)
+					o += (size_t)snprintf(buf + o, size - o, "%s%s", o ? "," : "", opt);
+		return o && o < size ? buf : NULL;
+	}
+	return NULL;
+}
+
 static void do_mount(struct child_args *a, int rootfd, const struct spec_mount *m)
 {
 	char fp[64];
@@ -273,7 +302,10 @@ static void do_mount(struct child_args *a, int rootfd, const struct spec_mount *
 		}
 	} else {
 		const char *type = is_cgroup ? "cgroup2" : m->type;
-		if (mount(*m->source ? m->source : type, target, type, m->flags & ~MS_REMOUNT, m->data) < 0) {
+		char cgopts[128];
+		const char *data =
+		        is_cgroup && (!m->data || !*m->data) ? cgroup2_options(cgopts, sizeof(cgopts)) : m->data;
+		if (mount(*m->source ? m->source : type, target, type, m->flags & ~MS_REMOUNT, data) < 0) {
 			if (!strcmp(type, "sysfs") && (errno == EPERM || errno == EACCES)) {
 				/* sysfs needs a net namespace of our own: fall back to the host's, read-only */
 				if (mount("/sys", target, NULL, MS_BIND | MS_REC, NULL) < 0 ||

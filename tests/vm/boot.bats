@@ -68,6 +68,9 @@ check_system() {
 	pid=$(awk '$1 == "syslog" {print $3}' "$BATS_TEST_TMPDIR/ps")
 	[ "$(vm_sh "cat /proc/$pid/cgroup")" = "0::/sysctr/syslog" ]
 	[ "$(vm_sh "awk '\$2 == \"/sys/fs/cgroup\" {print \$3}' /proc/mounts")" = cgroup2 ]
+	# init's options are still on the one hierarchy with every service up
+	# (a cgroup2 mount from the initial cgroup namespace re-applies its own)
+	vm_sh "awk '\$2 == \"/sys/fs/cgroup\" {print \$4}' /proc/1/mounts" | grep -E 'nsdelegate.*favordynmods'
 	# a service from the cloud-config (sysctr re-read the definitions after
 	# cloud-init): its limits through lib/ctr's cgroup v2 path
 	for _ in $(seq 30); do vm_sh 'ros service ps' | grep -qE '^limited +running' && break; sleep 1; done
