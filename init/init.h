@@ -71,7 +71,7 @@ int state_setup(const struct init_cmdline *c, struct ros_err *e);
 enum {
 	SPAWN_SETSID = 1,
 	SPAWN_CONSOLE = 2, /* setsid + the console as controlling tty */
-	SPAWN_AHEAD = 4,   /* nice -10; its children start at 0 again */
+	SPAWN_AHEAD = 4,   /* nice -10 (sysctr) */
 };
 /* fork + exec with signals reset and a clean environment; path is looked
  * up in PATH when it has no slash.  Returns the pid or -errno. */

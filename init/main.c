@@ -12,7 +12,6 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,16 +112,12 @@ int spawn(const char *path, char *const argv[], int flags)
 		setsid();
 	if (flags & SPAWN_CONSOLE)
 		console_take();
-	if (flags & SPAWN_AHEAD) {
-		/* sysctr: starting the next service goes ahead of the work of
-		 * those already started (on one CPU it otherwise waits for
-		 * udev's coldplug, sshd...); SCHED_RESET_ON_FORK gives every
-		 * process it starts the default nice 0 again. */
-		struct sched_param sp = {0};
-		if (setpriority(PRIO_PROCESS, 0, -10) < 0 ||
-		    sched_setscheduler(0, SCHED_OTHER | SCHED_RESET_ON_FORK, &sp) < 0)
-			dprintf(2, "init: priority of %s: %s\n", path, strerror(errno));
-	}
+	/* sysctr: starting the next service, its container set-up included,
+	 * goes ahead of the work of those already started (on one CPU it
+	 * otherwise waits for udev's coldplug, sshd...); each service's spec
+	 * puts the service itself back to nice 0 (process.scheduler) */
+	if ((flags & SPAWN_AHEAD) && setpriority(PRIO_PROCESS, 0, -10) < 0)
+		dprintf(2, "init: priority of %s: %s\n", path, strerror(errno));
 	execvpe(path, argv, envp);
 	dprintf(2, "init: exec %s: %s\n", path, strerror(errno));
 	_exit(127);

@@ -514,6 +514,9 @@ json_t *svc_spec(const struct svc_def *s, const char *rootfs, struct ros_err *e)
 		gid = uid;
 	json_object_set_new(proc, "user", json_pack("{s:i, s:i}", "uid", uid, "gid", gid));
 	json_object_set_new(proc, "noNewPrivileges", json_boolean(!s->privileged));
+	/* sysctr runs at nice -10 (init), and so does a container's set-up,
+	 * ahead of the services already running; the service itself at 0 */
+	json_object_set_new(proc, "scheduler", json_pack("{s:s, s:i}", "policy", "SCHED_OTHER", "nice", 0));
 	if (s->has_oom_score_adj)
 		json_object_set_new(proc, "oomScoreAdj", json_integer(s->oom_score_adj));
 	/* Capabilities: none but what cap_add lists; privileged: all but cap_drop. */

@@ -628,6 +628,25 @@ static const char *find_program(const struct spec *s, char *buf, size_t size)
 	return NULL;
 }
 
+/* process.scheduler, with sched_setattr(2) (no glibc wrapper here) */
+static void apply_scheduler(struct child_args *a, const struct spec *s)
+{
+	struct {
+		uint32_t size, policy;
+		uint64_t flags;
+		int32_t nice;
+		uint32_t priority;
+		uint64_t runtime, deadline, period;
+	} attr = {.size = 48,
+	          .policy = (uint32_t)s->sched_policy,
+	          .flags = s->sched_reset_on_fork ? 0x01 /* SCHED_FLAG_RESET_ON_FORK */ : 0,
+	          .nice = s->sched_nice,
+	          .priority = (uint32_t)s->sched_priority};
+	if (syscall(SYS_sched_setattr, 0, &attr, 0) < 0)
+		die(a, "process.scheduler: sched_setattr (policy %d, nice %d, priority %d)", s->sched_policy,
+		    s->sched_nice, s->sched_priority);
+}
+
 void child_main(struct child_args *a)
 {
 	const struct spec *s = a->s;
@@ -714,6 +733,9 @@ void child_main(struct child_args *a)
 		die(a, "exec %s: not found in the container's PATH", s->args[0]);
 	}
 
+	/* while the capabilities (CAP_SYS_NICE) are still there */
+	if (s->has_scheduler)
+		apply_scheduler(a, s);
 	int last = last_cap();
 	if (s->caps.present)
 		apply_caps_bounding(a, last);

@@ -3,6 +3,7 @@
 #include "spec.h"
 
 #include <limits.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +134,62 @@ static int parse_capset(json_t *caps, const char *path, const char *key, uint64_
 	return 0;
 }
 
+/* process.scheduler (runtime-spec 1.2): the policies of sched(7) but
+ * SCHED_DEADLINE, nice, priority, and the flag SCHED_FLAG_RESET_ON_FORK. */
+static int parse_scheduler(struct spec *s, json_t *sch, struct ros_err *e)
+{
+	static const struct {
+		const char *name;
+		int policy;
+	} policies[] = {{"SCHED_OTHER", SCHED_OTHER}, {"SCHED_BATCH", SCHED_BATCH}, {"SCHED_IDLE", SCHED_IDLE},
+	                {"SCHED_FIFO", SCHED_FIFO},   {"SCHED_RR", SCHED_RR}};
+	if (!sch)
+		return 0;
+	if (!json_is_object(sch))
+		return err_setx(e, EINVAL, "process.scheduler: expected an object");
+	const char *policy = NULL;
+	int32_t nice = 0, prio = 0;
+	int r;
+	if ((r = json_get_string(sch, "process.scheduler", "policy", true, &policy, e)) < 0 ||
+	    (r = json_get_int32(sch, "process.scheduler", "nice", false, &nice, e)) < 0 ||
+	    (r = json_get_int32(sch, "process.scheduler", "priority", false, &prio, e)) < 0)
+		return r;
+	size_t k = 0;
+	while (k < ARRAY_SIZE(policies) && strcmp(policies[k].name, policy))
+		k++;
+	if (k == ARRAY_SIZE(policies))
+		return err_setx(e, !strcmp(policy, "SCHED_DEADLINE") ? ENOTSUP : EINVAL,
+		                "process.scheduler.policy: %s \"%s\"",
+		                !strcmp(policy, "SCHED_DEADLINE") ? "not supported:" : "unknown policy", policy);
+	if (nice < -20 || nice > 19)
+		return err_setx(e, ERANGE, "process.scheduler.nice: %d is outside -20..19", nice);
+	bool rt = policies[k].policy == SCHED_FIFO || policies[k].policy == SCHED_RR;
+	if (rt ? prio < 1 || prio > 99 : prio != 0)
+		return err_setx(e, ERANGE, "process.scheduler.priority: %d; %s", prio,
+		                rt ? "SCHED_FIFO and SCHED_RR take 1..99" : "only SCHED_FIFO and SCHED_RR take one");
+	json_t *flags = json_object_get(sch, "flags");
+	if (flags && !json_is_array(flags))
+		return err_setx(e, EINVAL, "process.scheduler.flags: expected an array of strings");
+	size_t i;
+	json_t *f;
+	json_array_foreach(flags, i, f)
+	{
+		if (!json_is_string(f) || strcmp(json_string_value(f), "SCHED_FLAG_RESET_ON_FORK"))
+			return err_setx(e, ENOTSUP, "process.scheduler.flags[%zu]: only SCHED_FLAG_RESET_ON_FORK is supported",
+			                i);
+		s->sched_reset_on_fork = true;
+	}
+	for (const char *const *key = (const char *const[]){"runtime", "deadline", "period", NULL}; *key; key++)
+		if (json_object_get(sch, *key))
+			return err_setx(e, ENOTSUP, "process.scheduler.%s: only for SCHED_DEADLINE, which is not supported",
+			                *key);
+	s->has_scheduler = true;
+	s->sched_policy = policies[k].policy;
+	s->sched_nice = nice;
+	s->sched_priority = prio;
+	return 0;
+}
+
 static int parse_process(struct spec *s, json_t *proc, struct ros_err *e)
 {
 	const char *path = "process";
@@ -234,6 +291,8 @@ static int parse_process(struct spec *s, json_t *proc, struct ros_err *e)
 	if (oom < -1000 || oom > 1000)
 		return err_setx(e, ERANGE, "process.oomScoreAdj: %d is outside -1000..1000", oom);
 	s->oom_score_adj = oom;
+	if ((r = parse_scheduler(s, json_object_get(proc, "scheduler"), e)) < 0)
+		return r;
 	const char *aa = NULL, *se = NULL;
 	if ((r = json_get_string(proc, path, "apparmorProfile", false, &aa, e)) < 0 ||
 	    (r = json_get_string(proc, path, "selinuxLabel", false, &se, e)) < 0)

@@ -126,6 +126,10 @@ struct spec {
 	bool no_new_privileges;
 	bool has_oom_score_adj;
 	int oom_score_adj;
+	/* process.scheduler: applied just before the capabilities are dropped */
+	bool has_scheduler;
+	int sched_policy, sched_nice, sched_priority;
+	bool sched_reset_on_fork;
 	char *apparmor_profile, *selinux_label;
 	/* mounts */
 	struct spec_mount *mounts;

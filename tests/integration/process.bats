@@ -43,3 +43,24 @@ teardown() { ctr_teardown; }
 	[ "${lines[0]}" = "600 1 3" ]
 	[ "${lines[1]}" = ok ]
 }
+
+@test "process.scheduler sets the policy and nice of the process; bad values are named" {
+	# field 19 of /proc/self/stat: nice; field 41: policy (3: SCHED_BATCH, 5: SCHED_IDLE)
+	set_config '.process.scheduler = {"policy": "SCHED_BATCH", "nice": 7}'
+	set_args sh -c 'cut -d" " -f19,41 /proc/self/stat'
+	run roci run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[ "$output" = "7 3" ]
+	# what the runtime itself runs at does not leak into the container
+	set_config '.process.scheduler = {"policy": "SCHED_OTHER", "nice": 0}'
+	run nice -n 5 "$ROCI" --root "$STATE" run --bundle "$BUNDLE" "$ID-2"
+	[ "$output" = "0 0" ]
+	set_config '.process.scheduler = {"policy": "SCHED_DEADLINE", "runtime": 1000}'
+	run roci run --bundle "$BUNDLE" "$ID-3"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"process.scheduler.policy: not supported"* ]]
+	set_config '.process.scheduler = {"policy": "SCHED_OTHER", "nice": 30}'
+	run roci run --bundle "$BUNDLE" "$ID-4"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"process.scheduler.nice: 30 is outside -20..19"* ]]
+}

@@ -67,6 +67,9 @@ check_system() {
 	# cgroup v2 here: each service in its own cgroup under /sysctr
 	pid=$(awk '$1 == "syslog" {print $3}' "$BATS_TEST_TMPDIR/ps")
 	[ "$(vm_sh "cat /proc/$pid/cgroup")" = "0::/sysctr/syslog" ]
+	# sysctr runs ahead of the services (nice -10), the services at 0
+	[ "$(vm_sh "cut -d' ' -f19 /proc/$pid/stat")" = 0 ]
+	[ "$(vm_sh 'cut -d" " -f19 /proc/$(pidof sysctr)/stat')" = -10 ]
 	[ "$(vm_sh "awk '\$2 == \"/sys/fs/cgroup\" {print \$3}' /proc/mounts")" = cgroup2 ]
 	# init's options are still on the one hierarchy with every service up
 	# (a cgroup2 mount from the initial cgroup namespace re-applies its own)
