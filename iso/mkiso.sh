@@ -77,8 +77,13 @@ mkfs.vfat -C -n EFIBOOT "$tree/boot/efiboot.img" $(($(stat -c %s "$work/BOOTX64.
 mmd -i "$tree/boot/efiboot.img" ::/EFI ::/EFI/BOOT
 mcopy -i "$tree/boot/efiboot.img" "$work/BOOTX64.EFI" ::/EFI/BOOT/
 echo "  ISO     xorriso" >&2
+# -partition_cyl_align off: xorriso would pad the image to a whole MBR
+# "cylinder" (1 MiB with its 64 heads x 32 sectors), on average half a MiB
+# of zeros; nothing reads CHS geometry any more (isohdpfx.bin, SeaBIOS,
+# OVMF and Linux use LBA). The GPT's backup still ends the image, the 300
+# KiB pad for CDs written in TAO mode stays.
 xorriso -as mkisofs -quiet -o "$out.tmp" -V ROS -J -R \
-	-isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin \
+	-isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin -partition_cyl_align off \
 	-c isolinux/boot.cat -b isolinux/isolinux.bin -no-emul-boot -boot-load-size 4 -boot-info-table \
 	-eltorito-alt-boot -e boot/efiboot.img -no-emul-boot -isohybrid-gpt-basdat "$tree" 2>"$work/xorriso.log" ||
 	{ cat "$work/xorriso.log" >&2; exit 1; }

@@ -8,6 +8,7 @@
 # dpkg -x), ROS_BINS (ros programs from BINDIR, stripped; the packages
 # that own the libraries they link on the build host join PKGS), KEEP_LIBS
 # (sonames kept though no ELF file links them: what a program dlopen()s),
+# STUB_LIBS (sonames replaced by a stub, below; a recipe may add to them),
 # COMPRESS (zstd, the default: fast to
 # read; or xz: a quarter smaller, several times slower to read, for an image
 # nothing reads while the system boots; written to OUTDIR/.NAME.compress for
@@ -32,6 +33,29 @@ SKIP=" adduser cdebconf debconf dpkg install-info perl perl-base perl-modules-5.
 
 SKIP=" $(echo "$SKIP" | tr -s " \n" "  ") " # one line, single spaces
 PKGS=() ROS_BINS=() KEEP_LIBS=() COMPRESS=zstd
+# Libraries every image gets as a stub (make_stub below: each entry point
+# the image's programs take from it returns 0 / NULL, each variable is
+# zero, and it needs no other library). Each is reached only through what
+# ros never turns on, and was all that kept other libraries in the images:
+# - librtmp, libldap and liblber, libssh2: libcurl's rtmp://, ldap://,
+#   scp:// and sftp://. ros and userctr let curl use http and https alone
+#   (CURLOPT_PROTOCOLS_STR), so curl refuses the others with its own error
+#   before calling them; curl_global_init's libssh2_init() gets 0, success.
+# - libgnutls: chronyd's NTS (ros-ntpd writes no nts source or key, and
+#   chrony initialises GnuTLS only for those) and libmicrohttpd's TLS
+#   (userctr serves its socket without MHD_USE_TLS; MHD's constructor's
+#   gnutls_global_init() gets 0, success). With librtmp and libldap they
+#   were its only users.
+# - libsystemd: sshd's sd_notify() and sd_listen_fds(), which return 0
+#   when not started by systemd, as here.
+# They took GnuTLS, p11-kit, libffi, libhogweed, libtasn1, Cyrus SASL,
+# libgcrypt and libgpg-error with them (2.6 MB of the ISO). Curl talks
+# TLS through OpenSSL, which stays.
+STUB_LIBS=(librtmp.so.1 libldap-2.5.so.0 liblber-2.5.so.0 libssh2.so.1 libgnutls.so.30 libsystemd.so.0)
+# stub functions that return -1 instead: libldap's error (LDAP_OPT_ERROR),
+# so that curl_version() does not print what ldap_get_option() never filled
+# in, and an ldap:// that got past CURLOPT_PROTOCOLS_STR fails at once
+STUB_FAIL=" ldap_get_option ldap_init_fd "
 customize() { :; }
 # shellcheck source=/dev/null
 . "$recipe"
@@ -148,6 +172,10 @@ rm -rf "$tree"/usr/share/{doc,man,info,locale,lintian,bug,bash-completion,zsh,co
 rm -rf "$tree"/lib/udev/hwdb.d "$tree"/usr/lib/udev/hwdb.d # vendor names only: nothing ros needs
 rm -rf "$tree"/usr/lib/x86_64-linux-gnu/krb5/plugins "$tree"/usr/lib/x86_64-linux-gnu/engines-3 \
 	"$tree"/usr/lib/x86_64-linux-gnu/ossl-modules # kerberos and OpenSSL plugins: nothing here loads them
+# headers, debugger scripts and other systems' hooks (AppArmor, apport,
+# NetworkManager, dhclient, initramfs-tools, runit, pkg-config)
+rm -rf "$tree"/usr/include "$tree"/usr/share/{gcc,gdb,apport,initramfs-tools,runit,pkgconfig} \
+	"$tree"/usr/lib/x86_64-linux-gnu/pkgconfig "$tree"/etc/apparmor.d "$tree"/usr/lib/NetworkManager "$tree"/etc/dhcp
 
 # --- keep only the shared libraries something in the image loads ---
 libdirs=(lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu lib lib64 usr/lib usr/libexec/sudo)
@@ -177,8 +205,11 @@ if [ -d "$tree/etc/pam.d" ]; then
 else
 	rm -rf "$tree"/lib/x86_64-linux-gnu/security "$tree"/usr/lib/x86_64-linux-gnu/security
 fi
-declare -A keep=()
+declare -A keep=() stubbed=()
 queue=()
+for soname in "${STUB_LIBS[@]}"; do # what they need is not followed: their stubs need nothing
+	p=$(find_lib "$soname") && stubbed[$(resolve "$p")]=$soname
+done
 while IFS= read -r f; do
 	head -c 4 "$f" 2>/dev/null | grep -q 'ELF' || continue
 	# executables, PAM/NSS/sudo plugins and the loader are roots
@@ -195,6 +226,7 @@ done
 while [ ${#queue[@]} -gt 0 ]; do
 	f=${queue[0]}
 	queue=("${queue[@]:1}")
+	[ -n "${stubbed[$f]:-}" ] && continue
 	for lib in $(readelf -d "$f" 2>/dev/null | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
 		p=$(find_lib "$lib") || continue
 		r=$(resolve "$p")
@@ -211,6 +243,58 @@ done < <(find "$tree"/lib "$tree"/usr/lib -type f \( -name 'lib*.so' -o -name 'l
 while IFS= read -r l; do # dangling library links (judged inside the tree)
 	[ -e "$(resolve "$l")" ] || rm -f "$l"
 done < <(find "$tree"/lib "$tree"/usr/lib -type l \( -name 'lib*.so' -o -name 'lib*.so.*' \) 2>/dev/null)
+
+# --- stubs (STUB_LIBS) ---
+# A stub has the library's soname and defines exactly what the image's
+# other ELF files take from it, at the versions they ask for: functions
+# return 0 (NULL, or success where 0 means that: see STUB_LIBS; -1 for
+# STUB_FAIL), variables are zeroed at their real sizes (copy relocations).
+# Made from the users left after pruning, so images with the same users
+# (libcurl) get the same file and share it in base.
+make_stub() { # SONAME PATH: the real library at PATH becomes its stub
+	local soname=$1 real=$2 gen f
+	gen=$(mktemp -d)
+	while IFS= read -r f; do
+		[ -n "${stubbed[$(resolve "$f")]:-}" ] && continue # a stub's real library uses nothing
+		head -c 4 "$f" 2>/dev/null | grep -q 'ELF' || continue
+		readelf -d "$f" 2>/dev/null | grep -qF "Shared library: [$soname]" || continue
+		# defined symbols too: a variable an executable copies (R_X86_64_COPY) is defined there
+		nm -D -P "$f" 2>/dev/null | cut -d" " -f1 || true
+	done < <(find "$tree" -type f) | sort -u >"$gen/wanted"
+	# "name version type size" for each symbol of the real library asked
+	# for by name@version or, unversioned, by name (the default version)
+	nm -D -P -S --defined-only "$real" | awk -v wanted="$gen/wanted" '
+		BEGIN { while ((getline l < wanted) > 0) want[l] = 1 }
+		$2 != "A" {
+			n = $1; sub(/@.*/, "", n)
+			v = $1; if (!sub(/^[^@]*@@?/, "", v)) v = ""
+			if (want[n "@" v] || (want[n] && (v == "" || $1 ~ /@@/)))
+				print n, v, $2, ($4 == "" ? 8 : "0x" $4)
+		}' | sort >"$gen/syms"
+	if [ -n "$(cut -d' ' -f1 "$gen/syms" | uniq -d)" ]; then
+		echo "mkimage: $name: stub $soname: a symbol asked for at two versions: $(cut -d' ' -f1 "$gen/syms" | uniq -d | head -1)" >&2
+		exit 1
+	fi
+	awk -v fail="$STUB_FAIL" '$3 ~ /^[DdBbRrVvGgSs]$/ {print "char " $1 "[" $4 "] __attribute__((aligned(16)));"; next}
+		{print "long " $1 "(void);\nlong " $1 "(void) { return " (index(fail, " " $1 " ") ? -1 : 0) "; }"}' \
+		"$gen/syms" >"$gen/stub.c"
+	# a version script: the versions asked for or, for an unversioned library, none
+	if awk '$2 != "" {found = 1} END {exit !found}' "$gen/syms"; then
+		awk 'NR == FNR {if ($2 != "" && first == "") first = $2; next}
+			{v[$2 == "" ? first : $2] = v[$2 == "" ? first : $2] " " $1 ";"}
+			END {for (k in v) print k " { global:" v[k] " };"}' "$gen/syms" "$gen/syms" | sort >"$gen/map"
+	else
+		awk 'BEGIN {printf "{ global:"} {printf " %s;", $1} END {print " local: *; };"}' "$gen/syms" >"$gen/map"
+	fi
+	gcc -shared -fPIC -O2 -s -nostdlib -fno-builtin -Wl,-soname,"$soname" -Wl,--version-script="$gen/map" \
+		-o "$gen/stub.so" "$gen/stub.c"
+	cp "$gen/stub.so" "$real" # keeps the path and mode: the links to it stay
+	echo "  STUB    $name: $soname, $(wc -l <"$gen/syms") symbols" >&2
+	rm -rf "$gen"
+}
+for real in "${!stubbed[@]}"; do
+	if [ -e "$real" ]; then make_stub "${stubbed[$real]}" "$real"; fi
+done
 
 printf 'include /etc/ld.so.conf.d/*.conf\n' >"$tree/etc/ld.so.conf"
 ldconfig -r "$tree" 2>/dev/null || true

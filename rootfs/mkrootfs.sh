@@ -52,6 +52,7 @@ printf 'NAME=ros\nID=ros\nVERSION=%s\n' "$(cat "$src/VERSION")" >"$tree/etc/os-r
 printf '127.0.0.1 localhost\n' >"$tree/etc/hosts"
 chown -R 1100:1100 "$tree/home/ros" 2>/dev/null || true
 rm -f "$out.tmp"
-mksquashfs "$tree" "$out.tmp" -comp zstd -noappend -quiet -no-progress >/dev/null
+# zstd level 22 (as rootfs/mkimages.sh): slower to make, as fast to read
+mksquashfs "$tree" "$out.tmp" -comp zstd -Xcompression-level 22 -noappend -quiet -no-progress >/dev/null
 mv "$out.tmp" "$out"
 echo "  ROOTFS  $out $(du -h "$out" | cut -f1)" >&2

@@ -67,3 +67,25 @@ extract() { xorriso -osirrox on -indev "$VM_ISO" -extract "$1" "$D/$2" >/dev/nul
 	grep -Eq '^docker:x:[0-9]+:(.*,)?ros' "$D/r/etc/group"
 	[ -f "$D/r/usr/share/ros/os-config.yml" ]
 }
+
+@test "the images carry stubs for the libraries ros never calls, and not GnuTLS, p11-kit, SASL, libgcrypt or ICU" {
+	extract /ros/root.squashfs root.sqfs
+	unsquashfs -q -d "$D/r" "$D/root.sqfs" usr/share/ros/images >/dev/null
+	mkdir "$D/i"
+	for img in "$D"/r/usr/share/ros/images/*.squashfs; do
+		unsquashfs -q -d "$D/i/$(basename "$img" .squashfs)" "$img" lib usr/lib >/dev/null 2>&1 || true
+	done
+	run find "$D/i" \( -name 'libp11-kit.so*' -o -name 'libtasn1.so*' -o -name 'libhogweed.so*' -o -name 'libsasl2.so*' \
+		-o -name 'libgcrypt.so*' -o -name 'libicu*' \) -print
+	[ -z "$output" ] || { echo "still there: $output" >&2; false; }
+	# every copy of a stubbed library (rootfs/mkimage.sh STUB_LIBS) needs no other library
+	n=0
+	for so in libgnutls.so.30 librtmp.so.1 libldap-2.5.so.0 liblber-2.5.so.0 libssh2.so.1 libsystemd.so.0 libxml2.so.2; do
+		while IFS= read -r f; do
+			readelf -d "$f" | grep -qF "Library soname: [$so]" || { echo "$f: soname" >&2; false; }
+			! readelf -d "$f" | grep -q '(NEEDED)' || { echo "$f is not a stub" >&2; false; }
+			n=$((n + 1))
+		done < <(find "$D/i" -type f -name "$so*")
+	done
+	[ "$n" -ge 7 ]
+}
