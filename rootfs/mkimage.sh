@@ -12,7 +12,10 @@
 # COMPRESS (zstd, the default: fast to
 # read; or xz: a quarter smaller, several times slower to read, for an image
 # nothing reads while the system boots; written to OUTDIR/.NAME.compress for
-# rootfs/mkimages.sh), and may define customize() (runs with $tree set).
+# rootfs/mkimages.sh), COLD (paths in the image that nothing reads while
+# the system boots: they go to a layer of their own, NAME-cold, in xz under
+# the image; written to OUTDIR/.NAME.cold), and may define customize()
+# (runs with $tree set).
 # Every image carries busybox-static for /bin/sh. The build fails when an
 # ELF file in the image needs a library the image does not hold.
 set -euo pipefail
@@ -32,7 +35,7 @@ SKIP=" adduser cdebconf debconf dpkg install-info perl perl-base perl-modules-5.
  libelogind0 procps libproc2-0 passwd debianutils gcc-12-base "
 
 SKIP=" $(echo "$SKIP" | tr -s " \n" "  ") " # one line, single spaces
-PKGS=() ROS_BINS=() KEEP_LIBS=() COMPRESS=zstd
+PKGS=() ROS_BINS=() KEEP_LIBS=() COMPRESS=zstd COLD=()
 # Libraries every image gets as a stub (make_stub below: each entry point
 # the image's programs take from it returns 0 / NULL, each variable is
 # zero, and it needs no other library). Each is reached only through what
@@ -316,6 +319,10 @@ done < <(find "$tree" -type f \( -perm -u+x -o -name '*.so*' \) ! -path '*/secur
 
 case $COMPRESS in zstd | xz) ;; *) echo "mkimage: $name: COMPRESS=$COMPRESS: zstd or xz" >&2; exit 1 ;; esac
 echo "$COMPRESS" >"$outdir/.$name.compress"
+for p in "${COLD[@]}"; do
+	[ -e "$tree/$p" ] || { echo "mkimage: $name: COLD: $p is not in the image" >&2; exit 1; }
+done
+printf '%s\n' "${COLD[@]}" | sed '/^$/d' >"$outdir/.$name.cold"
 
 chmod 0755 "$tree"
 rm -rf "${outdir:?}/$name"

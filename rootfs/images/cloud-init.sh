@@ -4,6 +4,6 @@ ROS_BINS=(ros)
 # the url and ec2 datasources: ros dlopen()s libcurl
 PKGS=(libcurl4)
 KEEP_LIBS=(libcurl.so.4)
-# xz: ros is in the base layer; libcurl and its libraries load only for a
-# url or ec2 datasource
-COMPRESS=xz
+# zstd (the default): ros, libcurl and its libraries are in the base
+# layer (userctr has them too), the image itself holds next to nothing,
+# and an xz image costs a decompressor at each mount

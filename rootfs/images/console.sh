@@ -4,9 +4,10 @@
 # CLI (from docker.io; only /usr/bin/docker).
 PKGS=(openssh-server sudo)
 ROS_BINS=(ros)
-# xz: at boot the console reads its script (busybox and ros are in the
-# base layer); sshd, sudo and the docker CLI (45 MB of the image's 70) later
-COMPRESS=xz
+# zstd: at boot the console runs its script, sshd and ssh-keygen; the
+# docker CLI (45 MB of the image's 52) is read only when someone runs it:
+# cold, in the xz layer console-cold under the image (rootfs/mkimages.sh)
+COLD=(usr/bin/docker)
 customize() {
 	# the docker CLI alone from Debian's docker.io (the engine is userctr)
 	local deb
