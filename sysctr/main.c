@@ -142,6 +142,22 @@ static void timeline(const char *name)
  * which uses up one of its tries. */
 static bool boot_ok_done;
 static int64_t trial_deadline;
+
+/* init expedites RCU grace periods while the system boots (docs/boot.md)
+ * and leaves a marker: once the services are up, or a minute after sysctr
+ * started, they go back to normal (expedited ones interrupt every CPU). */
+#define RCU_EXPEDITED_MARKER "/run/ros/rcu-expedited"
+#define RCU_EXPEDITED_MAX_MS 60000
+static void boot_expedite_end(void)
+{
+	if (access(RCU_EXPEDITED_MARKER, F_OK) < 0)
+		return;
+	struct ros_err e = {0};
+	if (fs_write_file("/sys/kernel/rcu_expedited", "0", &e) < 0)
+		say("%s", e.msg);
+	unlink(RCU_EXPEDITED_MARKER);
+}
+
 static void boot_ok_check(void)
 {
 	if (boot_ok_done)
@@ -164,6 +180,7 @@ static void boot_ok_check(void)
 	}
 	boot_ok_done = true;
 	trial_deadline = 0;
+	boot_expedite_end();
 	cleanup_free char *cmdline = NULL;
 	if (fs_read_all("/proc/cmdline", 1 << 16, &cmdline, NULL, NULL) < 0 || !strstr(cmdline, "ros.slot="))
 		return; /* not booted from an installed disk's slot */
@@ -982,6 +999,8 @@ int main(int argc, char **argv)
 		}
 		boot_ok_check();
 		now = now_ms();
+		if (!boot_ok_done && now - t0 >= RCU_EXPEDITED_MAX_MS)
+			boot_expedite_end();
 		for (size_t i = 0; i < n_svcs; i++) {
 			struct svc *s = &svcs[i];
 			if (s->restart_at && s->restart_at <= now && s->st == ST_EXITED) {

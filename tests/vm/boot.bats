@@ -67,6 +67,11 @@ check_system() {
 	# cgroup v2 here: each service in its own cgroup under /sysctr
 	pid=$(awk '$1 == "syslog" {print $3}' "$BATS_TEST_TMPDIR/ps")
 	[ "$(vm_sh "cat /proc/$pid/cgroup")" = "0::/sysctr/syslog" ]
+	# RCU grace periods were expedited for the boot only: back to normal
+	# once the services are up (at the latest a minute after sysctr started)
+	for _ in $(seq 70); do [ "$(vm_sh 'cat /sys/kernel/rcu_expedited')" = 0 ] && break; sleep 1; done
+	[ "$(vm_sh 'cat /sys/kernel/rcu_expedited')" = 0 ]
+	vm_sh '! test -e /run/ros/rcu-expedited'
 	# sysctr runs ahead of the services (nice -10), the services at 0
 	[ "$(vm_sh "cut -d' ' -f19 /proc/$pid/stat")" = 0 ]
 	[ "$(vm_sh 'cut -d" " -f19 /proc/$(pidof sysctr)/stat')" = -10 ]
