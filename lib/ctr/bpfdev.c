@@ -192,29 +192,28 @@ static int query_attached(int dfd, uint32_t *ids, uint32_t cap, uint32_t *n)
 	return 0;
 }
 
+/* The kernel's record of a loaded program; false if it has none. */
+static bool prog_info(int prog_fd, struct bpf_prog_info *info)
+{
+	union bpf_attr attr;
+	memset(info, 0, sizeof(*info));
+	memset(&attr, 0, sizeof(attr));
+	attr.info.bpf_fd = (uint32_t)prog_fd;
+	attr.info.info_len = sizeof(*info);
+	attr.info.info = ptr_to_u64(info);
+	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr) == 0;
+}
+
 static bool is_ours(int prog_fd)
 {
 	struct bpf_prog_info info;
-	union bpf_attr attr;
-	memset(&info, 0, sizeof(info));
-	memset(&attr, 0, sizeof(attr));
-	attr.info.bpf_fd = (uint32_t)prog_fd;
-	attr.info.info_len = sizeof(info);
-	attr.info.info = ptr_to_u64(&info);
-	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr) == 0 &&
-	       strncmp(info.name, BPFDEV_PROG_NAME, sizeof(info.name)) == 0;
+	return prog_info(prog_fd, &info) && strncmp(info.name, BPFDEV_PROG_NAME, sizeof(info.name)) == 0;
 }
 
 static uint32_t prog_id(int prog_fd)
 {
 	struct bpf_prog_info info;
-	union bpf_attr attr;
-	memset(&info, 0, sizeof(info));
-	memset(&attr, 0, sizeof(attr));
-	attr.info.bpf_fd = (uint32_t)prog_fd;
-	attr.info.info_len = sizeof(info);
-	attr.info.info = ptr_to_u64(&info);
-	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr) == 0 ? info.id : 0;
+	return prog_info(prog_fd, &info) ? info.id : 0;
 }
 
 int bpfdev_attach(const char *dir, int prog_fd, struct ros_err *e)

@@ -42,17 +42,29 @@ static bool same_program(const struct spec_seccomp *a, const struct spec_seccomp
 	       !memcmp(a->bpf, b->bpf, a->bpf_len * sizeof(*a->bpf));
 }
 
-TEST(the_same_profile_compiles_to_one_program_and_another_to_its_own)
+/* With an empty cache: a and b with the default profile, t with the one
+ * for CAP_SYS_TIME, prepared in the order given ("abt": a, b, t). */
+static bool prepared_specs(const char *order, struct spec **a, struct spec **b, struct spec **t)
 {
 	spec_seccomp_cache_clear();
-	struct spec *a = spec_with_profile("[]"), *b = spec_with_profile("[]"),
-	            *t = spec_with_profile("[\"CAP_SYS_TIME\"]");
-	if (!a || !b || !t)
-		return;
+	*a = spec_with_profile("[]");
+	*b = spec_with_profile("[]");
+	*t = spec_with_profile("[\"CAP_SYS_TIME\"]");
+	if (!*a || !*b || !*t)
+		return false;
 	const char *what = "";
-	is_int(spec_seccomp_prepare(&a->seccomp, &what), 0);
-	is_int(spec_seccomp_prepare(&b->seccomp, &what), 0);
-	is_int(spec_seccomp_prepare(&t->seccomp, &what), 0);
+	for (const char *c = order; *c; c++) {
+		struct spec *s = *c == 'a' ? *a : *c == 'b' ? *b : *t;
+		is_int(spec_seccomp_prepare(&s->seccomp, &what), 0);
+	}
+	return true;
+}
+
+TEST(the_same_profile_compiles_to_one_program_and_another_to_its_own)
+{
+	struct spec *a, *b, *t;
+	if (!prepared_specs("abt", &a, &b, &t))
+		return;
 	ok(a->seccomp.bpf && a->seccomp.bpf_len > 0, "a program");
 	ok(same_program(&a->seccomp, &b->seccomp), "the same program for the same profile");
 	ok(a->seccomp.bpf != b->seccomp.bpf, "each spec owns its copy");
@@ -93,15 +105,9 @@ static int probe(const struct spec *s)
 
 TEST(a_shared_compiled_filter_still_blocks_what_its_profile_names)
 {
-	spec_seccomp_cache_clear();
-	struct spec *a = spec_with_profile("[]"), *b = spec_with_profile("[]"),
-	            *t = spec_with_profile("[\"CAP_SYS_TIME\"]");
-	if (!a || !b || !t)
+	struct spec *a, *b, *t;
+	if (!prepared_specs("atb", &a, &b, &t)) /* b from the cache */
 		return;
-	const char *what = "";
-	is_int(spec_seccomp_prepare(&a->seccomp, &what), 0);
-	is_int(spec_seccomp_prepare(&t->seccomp, &what), 0);
-	is_int(spec_seccomp_prepare(&b->seccomp, &what), 0); /* from the cache */
 	is_int(probe(a), 1 | 2 | 4);
 	is_int(probe(b), 1 | 2 | 4);
 	/* CAP_SYS_TIME opens the clock syscalls, not keyctl */
