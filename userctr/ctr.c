@@ -25,6 +25,7 @@
 
 #include "core/cleanup.h"
 #include "core/fs.h"
+#include "core/timefmt.h"
 #include "ctr/cgroup.h"
 #include "ctr/ctr.h"
 #include "unet.h"
@@ -33,17 +34,6 @@
 #define LOG_READ_MAX (64 << 20)
 
 /* ---- small helpers ------------------------------------------------------------------ */
-
-static void rfc3339_now(char *out, size_t size)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
-	char b[32];
-	strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, size, "%s.%09ldZ", b, ts.tv_nsec);
-}
 
 static long long parse_time(const char *s)
 {
@@ -185,7 +175,7 @@ static void send_log_record(struct hstream *s, const char *stream, const char *t
 static void log_record(struct uctr *c, int stream, const char *buf, size_t len)
 {
 	char t[64];
-	rfc3339_now(t, sizeof(t));
+	time_rfc3339_now(t, sizeof(t));
 	const char *sname = stream == 2 ? "stderr" : "stdout";
 	if (c->log_fd >= 0) {
 		json_t *j = json_pack("{s:o,s:s,s:s}", "log", log_string(buf, len), "stream", sname, "time", t);
@@ -459,7 +449,7 @@ int uctr_create(struct userctr *u, const char *name, json_t *body, struct uctr *
 	}
 	char id[65], created[64];
 	new_id(id);
-	rfc3339_now(created, sizeof(created));
+	time_rfc3339_now(created, sizeof(created));
 	char hostname[13];
 	snprintf(hostname, sizeof(hostname), "%.12s", id);
 	const char *hn = json_string_value(json_object_get(cfg, "Hostname"));
@@ -666,7 +656,7 @@ int uctr_start(struct uctr *c, struct ros_err *e)
 	c->kill_at = c->restart_at = 0;
 	json_t *st = state_of(c);
 	char now[64];
-	rfc3339_now(now, sizeof(now));
+	time_rfc3339_now(now, sizeof(now));
 	set_status(c, "running");
 	json_object_set_new(st, "Pid", json_integer(pid));
 	json_object_set_new(st, "StartedAt", json_string(now));
@@ -765,7 +755,7 @@ static void finish_exit(struct uctr *c)
 	c->kill_at = 0;
 	json_t *s = state_of(c);
 	char now[64];
-	rfc3339_now(now, sizeof(now));
+	time_rfc3339_now(now, sizeof(now));
 	set_status(c, "exited");
 	json_object_set_new(s, "Pid", json_integer(0));
 	json_object_set_new(s, "ExitCode", json_integer(code));
@@ -1197,7 +1187,7 @@ json_t *uctr_inspect(struct uctr *c)
 json_t *uctr_stats(struct uctr *c)
 {
 	char now[64];
-	rfc3339_now(now, sizeof(now));
+	time_rfc3339_now(now, sizeof(now));
 	unsigned long long mem = 0, limit = 0, cpu = 0, pids = 0;
 	char d[4096];
 	bool v2 = cgroup_detect(CGROUP_ROOT) == CGROUP_V2;

@@ -22,6 +22,7 @@
 #include "child.h"
 #include "core/cleanup.h"
 #include "core/fs.h"
+#include "core/timefmt.h"
 #include "ctr.h"
 #include "hooks.h"
 #include "spec.h"
@@ -72,17 +73,6 @@ unsigned long long ctr_pid_start_time(pid_t pid)
 static void state_dir(const char *state_root, const char *id, char *buf, size_t size)
 {
 	snprintf(buf, size, "%s/%s", root_of(state_root), id);
-}
-
-static void now_rfc3339(char *buf, size_t size)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
-	char base[32];
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, size, "%s.%09ldZ", base, ts.tv_nsec);
 }
 
 /* Which kinds of hooks the spec has: start and delete then read the spec
@@ -297,7 +287,7 @@ int ctr_create(const struct ctr_create_opts *o, struct ros_err *e)
 		goto fail;
 	}
 	char created[64];
-	now_rfc3339(created, sizeof(created));
+	time_rfc3339_now(created, sizeof(created));
 	unsigned long long start = ctr_pid_start_time(pid);
 	json_t *sj =
 	        state_doc(o->id, pid, start, bundle, created, cgpath, s->annotations, "creating", hook_kinds_of(s));
