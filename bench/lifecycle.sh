@@ -49,7 +49,7 @@ vm_stop
 # upgrade on the installed disk
 http_serve "$work/www"
 disk_boot bios "$work/disk.qcow2" qcow2
-disk_wait_count 1 'is good'
+vm_wait_count 1 'is good'
 vm_wait 'login:'
 vm_shell_open
 t0=$(now)
@@ -57,7 +57,7 @@ vm_sh "ros os upgrade -i http://10.0.2.2:$HTTP_PORT/ros-upgrade.tar --no-reboot"
 t_upgrade=$(secs "$t0" "$(now)")
 t0=$(now)
 vm_sh 'ros os reboot' >/dev/null
-disk_wait_count 2 'is good' 300
+vm_wait_count 2 'is good' 300
 t_reboot=$(secs "$t0" "$(now)")
 vm_stop
 

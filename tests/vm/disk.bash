@@ -37,33 +37,7 @@ disk_boot() {
 
 # disk_boots SLOT: how many times GRUB has chosen SLOT so far.
 disk_boots() {
-	disk_count "ros: booting slot $1"
-}
-
-# disk_count REGEX: lines of the serial log matching it (0 without a log).
-disk_count() {
-	local c
-	c=$(grep -cE "$1" "$VM_LOG" 2>/dev/null)
-	echo "${c:-0}"
-}
-
-# disk_wait_count N REGEX [TIMEOUT]: waits for the Nth line matching REGEX.
-disk_wait_count() {
-	local n=$1 re=$2 limit=${3:-${VM_TIMEOUT:-120}} t=0
-	while [ "$(disk_count "$re")" -lt "$n" ]; do
-		if ! kill -0 "$VM_PID" 2>/dev/null; then
-			echo "QEMU exited before the ${n}th /$re/; serial log:" >&2
-			tail -40 "$VM_LOG" >&2
-			return 1
-		fi
-		if [ "$t" -ge $((limit * 5)) ]; then
-			echo "timeout (${limit}s) waiting for the ${n}th /$re/; serial log:" >&2
-			tail -40 "$VM_LOG" >&2
-			return 1
-		fi
-		sleep 0.2
-		t=$((t + 1))
-	done
+	vm_count "ros: booting slot $1"
 }
 
 # disk_shell_reopen: after a reboot in the same QEMU, a new shell on ttyS1.

@@ -25,7 +25,7 @@ setup() {
 teardown() { vm_stop; }
 
 check_baked() {
-	disk_wait_count 1 'is good'
+	vm_wait_count 1 'is good'
 	vm_wait 'login:'
 	vm_shell_open
 	run vm_sh 'hostname'
@@ -52,7 +52,7 @@ check_baked() {
 	qemu-img resize -q "$BATS_TEST_TMPDIR/boot.qcow2" 4G
 	disk_boot uefi "$BATS_TEST_TMPDIR/boot.qcow2" qcow2
 	check_baked
-	disk_wait_count 1 'state partition /dev/vda6 grown to' 60
+	vm_wait_count 1 'state partition /dev/vda6 grown to' 60
 	run vm_sh "df -m /home | awk 'NR==2 {print \$2}'"
 	echo "state: $output MiB"
 	[ "$output" -gt 2500 ]

@@ -47,7 +47,7 @@ teardown() {
 boot_disk_until_good() {
 	local fw=$1
 	disk_boot "$fw" "$DISK" qcow2
-	disk_wait_count 1 'is good'
+	vm_wait_count 1 'is good'
 	vm_wait 'login:'
 	vm_shell_open
 }
@@ -91,9 +91,9 @@ boot_disk_until_good() {
 	vm_sh 'echo kept-in-home > /home/ros/data.txt && sync'
 	vm_sh 'ros config set ros.environment.INSTALL_MARK kept-in-config'
 	vm_sh 'ros os reboot'
-	disk_wait_count 2 'ros: booting slot A'
-	disk_wait_count 2 'is good'
-	disk_wait_count 2 'login:'
+	vm_wait_count 2 'ros: booting slot A'
+	vm_wait_count 2 'is good'
+	vm_wait_count 2 'login:'
 	disk_shell_reopen
 	run vm_sh 'cat /home/ros/data.txt'
 	[ "$output" = kept-in-home ]
@@ -124,9 +124,9 @@ boot_disk_until_good() {
 	[[ "$output" == *"sha256"*"verified"* ]]
 	[[ "$output" == *"slot B: verifying"* ]]
 	[[ "$output" == *"[3/3] slot B: ros $NEW_VERSION is the next boot, 3 tries"* ]]
-	disk_wait_count 1 'ros: booting slot B trial boot, 2 tries left'
-	disk_wait_count 1 "slot B \\($NEW_VERSION\\) is good"
-	disk_wait_count 2 'login:'
+	vm_wait_count 1 'ros: booting slot B trial boot, 2 tries left'
+	vm_wait_count 1 "slot B \\($NEW_VERSION\\) is good"
+	vm_wait_count 2 'login:'
 	disk_shell_reopen
 	run vm_sh 'ros os version'
 	[ "$output" = "$NEW_VERSION" ]
@@ -149,8 +149,8 @@ boot_disk_until_good() {
 	run vm_sh 'ros os rollback'
 	echo "$output"
 	[[ "$output" == *"next boot: slot A ($OLD_VERSION)"* ]]
-	disk_wait_count 2 'ros: booting slot A'
-	disk_wait_count 3 'login:'
+	vm_wait_count 2 'ros: booting slot A'
+	vm_wait_count 3 'login:'
 	disk_shell_reopen
 	run vm_sh 'ros os version'
 	[ "$output" = "$OLD_VERSION" ]
@@ -167,13 +167,13 @@ boot_disk_until_good() {
 	echo "$output"
 	[[ "$output" == *"ros $BROKEN_VERSION is the next boot, 2 tries"* ]]
 	# two trial boots that panic (the kernel reboots), then A by itself
-	disk_wait_count 1 'ros: booting slot B trial boot, 1 tries left' 180
-	disk_wait_count 1 'ros: booting slot B trial boot, 0 tries left' 180
-	disk_wait_count 2 'ros: booting slot A' 180
-	disk_wait_count 2 'is good' 180
+	vm_wait_count 1 'ros: booting slot B trial boot, 1 tries left' 180
+	vm_wait_count 1 'ros: booting slot B trial boot, 0 tries left' 180
+	vm_wait_count 2 'ros: booting slot A' 180
+	vm_wait_count 2 'is good' 180
 	grep -c 'Kernel panic' "$VM_LOG"
 	[ "$(grep -c 'Kernel panic' "$VM_LOG")" -ge 2 ]
-	disk_wait_count 2 'login:'
+	vm_wait_count 2 'login:'
 	disk_shell_reopen
 	run vm_sh 'ros os version'
 	[ "$output" = "$OLD_VERSION" ]
@@ -190,12 +190,12 @@ boot_disk_until_good() {
 	run vm_sh "ros os upgrade --tries 1 --trial-timeout 20 -i http://10.0.2.2:$HTTP_PORT/ros-noservice.tar" 300
 	echo "$output"
 	[[ "$output" == *"ros $OLD_VERSION-noservice is the next boot, 1 tries"* ]]
-	disk_wait_count 1 'ros: booting slot B trial boot, 0 tries left' 180
-	disk_wait_count 1 'Command line: .* ros.slot=B .*ros.trial=20' 60
-	disk_wait_count 1 'trial boot: service [a-z-]+ is not up after ros.trial seconds: rebooting' 180
-	disk_wait_count 2 'ros: booting slot A' 180
-	disk_wait_count 2 'is good' 180
-	disk_wait_count 2 'login:'
+	vm_wait_count 1 'ros: booting slot B trial boot, 0 tries left' 180
+	vm_wait_count 1 'Command line: .* ros.slot=B .*ros.trial=20' 60
+	vm_wait_count 1 'trial boot: service [a-z-]+ is not up after ros.trial seconds: rebooting' 180
+	vm_wait_count 2 'ros: booting slot A' 180
+	vm_wait_count 2 'is good' 180
+	vm_wait_count 2 'login:'
 	disk_shell_reopen
 	run vm_sh 'ros os version'
 	[ "$output" = "$OLD_VERSION" ]
@@ -248,9 +248,9 @@ boot_disk_until_good() {
 	echo "$output"
 	[[ "$output" == *"B     $OLD_VERSION"*"on trial (3 tries left), next boot"* ]]
 	vm_sh 'rm /var/lib/ros/ros.iso; ros os reboot'
-	disk_wait_count 1 'ros: booting slot B trial boot, 2 tries left' 180
-	disk_wait_count 2 'is good' 180
-	disk_wait_count 2 'login:'
+	vm_wait_count 1 'ros: booting slot B trial boot, 2 tries left' 180
+	vm_wait_count 2 'is good' 180
+	vm_wait_count 2 'login:'
 	disk_shell_reopen
 	run vm_sh 'ros os list'
 	echo "$output"

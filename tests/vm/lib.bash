@@ -43,15 +43,28 @@ vm_boot() {
 
 # vm_wait REGEX [TIMEOUT]: waits until the serial log matches (grep -E).
 vm_wait() {
-	local re=$1 limit=${2:-${VM_TIMEOUT:-120}} t=0
-	while ! grep -qE "$re" "$VM_LOG" 2>/dev/null; do
+	vm_wait_count 1 "$@"
+}
+
+# vm_count REGEX: lines of the serial log matching it (0 without a log).
+vm_count() {
+	local c
+	c=$(grep -cE "$1" "$VM_LOG" 2>/dev/null)
+	echo "${c:-0}"
+}
+
+# vm_wait_count N REGEX [TIMEOUT]: waits for the Nth line matching REGEX
+# (after a reboot in the same QEMU, the serial log holds both boots).
+vm_wait_count() {
+	local n=$1 re=$2 limit=${3:-${VM_TIMEOUT:-120}} t=0
+	while [ "$(vm_count "$re")" -lt "$n" ]; do
 		if ! kill -0 "$VM_PID" 2>/dev/null; then
-			echo "QEMU exited before /$re/; serial log:" >&2
+			echo "QEMU exited before match $n of /$re/; serial log:" >&2
 			tail -40 "$VM_LOG" >&2
 			return 1
 		fi
 		if [ "$t" -ge $((limit * 5)) ]; then
-			echo "timeout (${limit}s) waiting for /$re/; serial log:" >&2
+			echo "timeout (${limit}s) waiting for match $n of /$re/; serial log:" >&2
 			tail -40 "$VM_LOG" >&2
 			return 1
 		fi
