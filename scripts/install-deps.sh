@@ -10,7 +10,7 @@ build_pkgs=(
 	libnl-3-dev libnl-route-3-dev libcurl4-openssl-dev libarchive-dev libssl-dev
 	libmicrohttpd-dev zlib1g-dev
 	bats cppcheck clang-format shellcheck busybox-static jq python3 nftables socat
-	docker-registry skopeo tini
+	docker-registry skopeo tini openssl ca-certificates
 	xorriso mtools dosfstools e2fsprogs squashfs-tools cpio zstd
 	crun runc podman uidmap fuse-overlayfs slirp4netns iproute2 util-linux
 )

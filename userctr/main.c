@@ -38,6 +38,7 @@ static const char *opt_bridge = "docker0", *opt_bip = "172.17.0.0/16", *opt_grou
 static const char *opt_default_registry;
 static bool opt_cgroup_remount;
 static char *opt_insecure[17];
+static const char *opt_certs_dir = "/etc/docker/certs.d";
 static int n_insecure;
 
 static void usage(FILE *f)
@@ -50,6 +51,8 @@ static void usage(FILE *f)
 	           "  --group   group owning the socket, mode 0660 (default docker)\n"
 	           "  --default-registry HOST   registry for names without one (none by default)\n"
 	           "  --insecure-registry HOST[:PORT]   plain HTTP allowed (loopback always is); repeatable\n"
+	           "  --certs-dir DIR   per-registry TLS, as Docker's certs.d: DIR/HOST[:PORT]/*.crt CAs,\n"
+	           "                    NAME.cert + NAME.key a client certificate (default /etc/docker/certs.d)\n"
 	           "  --cgroup-remount   (in a system container, cgroup v2) mount the own cgroup subtree on\n"
 	           "                     /sys/fs/cgroup and move the engine into a leaf of it\n");
 }
@@ -144,6 +147,7 @@ int engine_main(int lfd, int rfd, int argc, char **argv)
 	u.bridge_cidr = strdup(opt_bip);
 	u.insecure = opt_insecure;
 	u.default_registry = (char *)(uintptr_t)opt_default_registry;
+	u.certs_dir = opt_certs_dir;
 	if (!u.root || image_store_open(&u.images, u.root, &e) < 0 || mkdirs(&u, &e) < 0) {
 		fprintf(stderr, "userctr: %s: %s\n", opt_root, u.root ? err_msg(&e) : strerror(errno));
 		return 1;
@@ -295,6 +299,7 @@ int main(int argc, char **argv)
 	        {"help", no_argument, NULL, 'h'},
 	        {"default-registry", required_argument, NULL, 'D'},
 	        {"insecure-registry", required_argument, NULL, 'I'},
+	        {"certs-dir", required_argument, NULL, 'T'},
 	        {"cgroup-remount", no_argument, NULL, 'C'},
 	        {0},
 	};
@@ -321,6 +326,9 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			opt_cgroup_remount = true;
+			break;
+		case 'T':
+			opt_certs_dir = optarg;
 			break;
 		case 'I':
 			if (n_insecure == 16) {

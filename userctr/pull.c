@@ -61,6 +61,7 @@ static void worker(struct userctr *u, const char *ref, const char *auth, int fd)
 	struct image_pull_opts o = {.auth = auth && *auth ? auth : NULL,
 	                            .insecure = insecure,
 	                            .default_registry = u->default_registry,
+	                            .certs_dir = u->certs_dir,
 	                            .progress = progress,
 	                            .arg = &fd};
 	char *id = NULL;

@@ -149,6 +149,7 @@ struct userctr {
 	bool net_ready;
 	char **insecure;        /* --insecure-registry, NULL-terminated */
 	char *default_registry; /* --default-registry */
+	const char *certs_dir;  /* --certs-dir: Docker's certs.d */
 	int pulls;              /* workers running */
 };
 

@@ -15,6 +15,9 @@
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -49,6 +52,12 @@ struct puller {
 	char *authz;       /* "Authorization: ..." for the registry host, or NULL */
 	bool auth_retried; /* one fresh challenge per request */
 	char errbuf[CURL_ERROR_SIZE];
+	/* o->certs_dir/HOST[:PORT] (Docker's certs.d), for the registry host
+	 * only: the system's CA bundle plus that directory's *.crt as one PEM
+	 * blob (NULL: curl's bundle alone), and a client certificate */
+	char *ca_pem;
+	size_t ca_len;
+	char certs[PATH_MAX], client_cert[PATH_MAX], client_key[PATH_MAX];
 };
 
 /* Where a response goes: memory (capped) or a file, plus what its headers
@@ -75,6 +84,84 @@ static void puller_free(struct puller *p)
 	if (p->curl)
 		curl_easy_cleanup(p->curl);
 	free(p->authz);
+	free(p->ca_pem);
+}
+
+static int pem_append(struct puller *p, const char *path, struct ros_err *e)
+{
+	cleanup_free char *buf = NULL;
+	size_t len = 0;
+	int r = fs_read_all(path, 4u << 20, &buf, &len, e);
+	if (r < 0)
+		return r;
+	char *n = realloc(p->ca_pem, p->ca_len + len + 2);
+	if (!n)
+		return err_set(e, ENOMEM, "%s", path);
+	p->ca_pem = n;
+	memcpy(n + p->ca_len, buf, len);
+	p->ca_len += len;
+	if (len && buf[len - 1] != '\n')
+		n[p->ca_len++] = '\n';
+	n[p->ca_len] = '\0';
+	return 0;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static bool has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), k = strlen(suf);
+	return n > k && strcmp(s + n - k, suf) == 0;
+}
+
+/* Docker's certs.d for the registry host: every *.crt is a CA trusted
+ * beside the system's (for that host alone), a NAME.cert with its NAME.key
+ * is the client certificate.  No directory: nothing to do. */
+static int certs_load(struct puller *p, struct ros_err *e)
+{
+	if (!p->o || !p->o->certs_dir || !p->o->certs_dir[0])
+		return 0;
+	snprintf(p->certs, sizeof(p->certs), "%s/%s", p->o->certs_dir, p->ref.host);
+	struct dirent **ents = NULL;
+	int n = scandir(p->certs, &ents, NULL, by_name);
+	if (n < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		return err_set(e, errno, "registry certificates %s", p->certs);
+	}
+	int r = 0;
+	bool system_added = false;
+	for (int i = 0; i < n && r == 0; i++) {
+		const char *f = ents[i]->d_name;
+		char path[PATH_MAX + 256];
+		snprintf(path, sizeof(path), "%s/%s", p->certs, f);
+		if (has_suffix(f, ".crt")) {
+			if (!system_added) {
+				/* a blob replaces curl's bundle: the system's goes first */
+				char *sys = NULL;
+				system_added = true;
+				if (curl_easy_getinfo(p->curl, CURLINFO_CAINFO, &sys) == CURLE_OK && sys && access(sys, R_OK) == 0)
+					r = pem_append(p, sys, e);
+				if (r < 0)
+					break;
+			}
+			r = pem_append(p, path, e);
+		} else if (has_suffix(f, ".cert") && !p->client_cert[0]) {
+			char key[PATH_MAX + 256];
+			snprintf(key, sizeof(key), "%.*s.key", (int)(strlen(path) - 5), path);
+			if (access(key, R_OK) < 0)
+				r = err_set(e, errno, "client certificate %s: its key %s", path, key);
+			snprintf(p->client_cert, sizeof(p->client_cert), "%s", path);
+			snprintf(p->client_key, sizeof(p->client_key), "%s", key);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+	return r;
 }
 
 static void progress(struct puller *p, const char *id, const char *status, uint64_t cur, uint64_t total)
@@ -297,6 +384,14 @@ static int http_get(struct puller *p, const char *url0, const char *accept, cons
 		curl_easy_setopt(c, CURLOPT_HEADERDATA, k);
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, k);
+		if (same && p->ca_pem) {
+			struct curl_blob b = {.data = p->ca_pem, .len = p->ca_len, .flags = CURL_BLOB_NOCOPY};
+			curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &b);
+		}
+		if (same && p->client_cert[0]) {
+			curl_easy_setopt(c, CURLOPT_SSLCERT, p->client_cert);
+			curl_easy_setopt(c, CURLOPT_SSLKEY, p->client_key);
+		}
 		no_proxy_for_loopback(c);
 		p->errbuf[0] = '\0';
 		CURLcode cc = curl_easy_perform(c);
@@ -307,6 +402,10 @@ static int http_get(struct puller *p, const char *url0, const char *accept, cons
 			                (unsigned long long)k->limit);
 		if (k->write_failed)
 			return err_set(e, errno ? errno : EIO, "GET %s: storing the response", url_path(url));
+		if (cc == CURLE_PEER_FAILED_VERIFICATION && same && p->o && p->o->certs_dir)
+			return err_setx(e, EIO, "GET %s: %s (a private CA: put its certificate in %s/%s/ca.crt)",
+			                url_path(url), p->errbuf[0] ? p->errbuf : curl_easy_strerror(cc),
+			                p->o->certs_dir, p->ref.host);
 		if (cc != CURLE_OK)
 			return err_setx(e, EIO, "GET %s: %s", url_path(url),
 			                p->errbuf[0] ? p->errbuf : curl_easy_strerror(cc));
@@ -640,7 +739,7 @@ static int pull(struct puller *p, const char *refstr, char **id_out, struct ros_
 		*port++ = '\0';
 	bool plain = plain_http_allowed(p, host, port ? port : "80");
 	snprintf(p->base, sizeof(p->base), "%s://%s", plain ? "http" : "https", p->ref.host);
-	if ((r = url_check(p, p->base, p->origin, sizeof(p->origin), e)) < 0)
+	if ((r = url_check(p, p->base, p->origin, sizeof(p->origin), e)) < 0 || (r = certs_load(p, e)) < 0)
 		return r;
 	char name[600];
 	if (image_ref_local_name(&p->ref, o ? o->default_registry : NULL, name, sizeof(name)) < 0)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pull-driver ROOT REF [--auth USER:PASS] [--insecure HOST:PORT]... [--default-registry HOST]
+ *             [--certs-dir DIR]
  *
  * Pulls REF into the image store at ROOT with image_pull, printing each
  * progress report as "ID: STATUS [CUR/TOTAL]" and then "id sha256:...".
@@ -30,7 +31,7 @@ int main(int argc, char **argv)
 	if (argc < 3) {
 		fprintf(stderr,
 		        "usage: %s ROOT REF [--auth USER:PASS] [--insecure HOST:PORT]... "
-		        "[--default-registry HOST]\n",
+		        "[--default-registry HOST] [--certs-dir DIR]\n",
 		        argv[0]);
 		return 2;
 	}
@@ -44,6 +45,8 @@ int main(int argc, char **argv)
 			insecure[ninsecure++] = argv[++i];
 		else if (i + 1 < argc && strcmp(argv[i], "--default-registry") == 0)
 			o.default_registry = argv[++i];
+		else if (i + 1 < argc && strcmp(argv[i], "--certs-dir") == 0)
+			o.certs_dir = argv[++i];
 		else {
 			fprintf(stderr, "%s: unknown argument %s\n", argv[0], argv[i]);
 			return 2;

@@ -18,16 +18,7 @@ setup_file() {
 	TMP=$FILE_TMP
 	local port
 	port=$(free_port)
-	cat >"$TMP/registry.yml" <<-YML
-	version: 0.1
-	log:
-	  level: error
-	storage:
-	  filesystem:
-	    rootdirectory: $TMP/registry
-	http:
-	  addr: 127.0.0.1:$port
-	YML
+	registry_config "$TMP/registry.yml" "127.0.0.1:$port" "$TMP/registry"
 	docker-registry serve "$TMP/registry.yml" >"$TMP/registry.log" 2>&1 3>&- &
 	echo $! >"$TMP/registry.pid"
 	for _ in $(seq 100); do
@@ -75,6 +66,7 @@ setup() {
 
 teardown() {
 	[ -n "${FAKE_PID:-}" ] && kill "$FAKE_PID" 2>/dev/null
+	tls_stop
 	rm -rf "$TMP"
 }
 
@@ -235,4 +227,100 @@ tag_of() { jq -r --arg t "$1" '.tags[$t] // "none"' "$STORE/images.json"; }
 	run "$DRIVER" "$STORE" "$FAKE_REG/busybox:missingblob"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"image config: GET /v2/busybox/blobs/sha256:0000"*": HTTP 404 (BLOB_UNKNOWN: blob unknown)"* ]]
+}
+
+# tls_registry [client]: docker-registry over TLS at 192.0.2.1:5443 (off
+# loopback: HTTPS is then required) on the pushed images, in a network
+# namespace of its own ($NS, where the driver runs too); with "client",
+# it also asks for a client certificate signed by the test CA.
+tls_registry() {
+	command -v openssl >/dev/null || skip "openssl not installed"
+	[ -f "$FILE_TMP/tls/ca.crt" ] || make_tls "$FILE_TMP/tls" 192.0.2.1
+	NS=ros-pull-tls-$$
+	ip netns add "$NS"
+	ip -n "$NS" link set lo up
+	ip -n "$NS" addr add 192.0.2.1/32 dev lo
+	local d=$FILE_TMP/tls
+	registry_config "$TMP/tls.yml" 192.0.2.1:5443 "$FILE_TMP/registry" "$d/server.crt" "$d/server.key" \
+		"$([ "${1:-}" = client ] && echo "$d/ca.crt")"
+	ip netns exec "$NS" docker-registry serve "$TMP/tls.yml" >"$TMP/tls.log" 2>&1 3>&- &
+	TLS_PID=$!
+	for _ in $(seq 100); do
+		ip netns exec "$NS" bash -c 'exec 3<>/dev/tcp/192.0.2.1/5443' 2>/dev/null && break
+		sleep 0.05
+	done
+	TLS_REG=192.0.2.1:5443
+}
+
+tls_stop() {
+	if [ -n "${TLS_PID:-}" ]; then
+		kill "$TLS_PID" 2>/dev/null || true
+		wait "$TLS_PID" 2>/dev/null || true
+		TLS_PID=
+	fi
+	if [ -n "${NS:-}" ]; then
+		ip netns del "$NS" 2>/dev/null || true
+		NS=
+	fi
+}
+
+@test "HTTPS: a registry signed by a private CA is refused, naming certs.d; its ca.crt there makes the pull work" {
+	tls_registry
+	# no certs.d: curl's own verdict against the system's CAs
+	run ip netns exec "$NS" "$DRIVER" "$STORE" "$TLS_REG/busybox:1"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"GET /v2/busybox/manifests/1: SSL certificate problem: unable to get local issuer certificate"* ]]
+	[[ "$output" != *"private CA"* ]]
+	# a certs.d without this host: the error says where its CA goes
+	mkdir -p "$TMP/certs.d/other:5000"
+	run ip netns exec "$NS" "$DRIVER" "$STORE" "$TLS_REG/busybox:1" --certs-dir "$TMP/certs.d"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"SSL certificate problem"*"(a private CA: put its certificate in $TMP/certs.d/$TLS_REG/ca.crt)"* ]]
+	mkdir -p "$TMP/certs.d/$TLS_REG"
+	cp "$FILE_TMP/tls/ca.crt" "$TMP/certs.d/$TLS_REG/ca.crt"
+	run ip netns exec "$NS" "$DRIVER" "$STORE" "$TLS_REG/busybox:1" --certs-dir "$TMP/certs.d"
+	echo "$output"
+	tls_stop
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "id sha256:$(cat "$FILE_TMP/amd64.id")" ]
+	[ "$(tag_of "$TLS_REG/busybox:1")" = "sha256:$(cat "$FILE_TMP/amd64.id")" ]
+}
+
+@test "HTTPS with client certificates: NAME.cert and NAME.key in certs.d are presented; a .cert without its key is an error" {
+	tls_registry client
+	mkdir -p "$TMP/certs.d/$TLS_REG"
+	cp "$FILE_TMP/tls/ca.crt" "$TMP/certs.d/$TLS_REG/ca.crt"
+	run ip netns exec "$NS" "$DRIVER" "$STORE" "$TLS_REG/busybox:1" --certs-dir "$TMP/certs.d"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	cp "$FILE_TMP/tls/client.cert" "$TMP/certs.d/$TLS_REG/client.cert"
+	run ip netns exec "$NS" "$DRIVER" "$STORE" "$TLS_REG/busybox:1" --certs-dir "$TMP/certs.d"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"client certificate $TMP/certs.d/$TLS_REG/client.cert: its key $TMP/certs.d/$TLS_REG/client.key: No such file or directory"* ]]
+	cp "$FILE_TMP/tls/client.key" "$TMP/certs.d/$TLS_REG/client.key"
+	run ip netns exec "$NS" "$DRIVER" "$STORE" "$TLS_REG/busybox:1" --certs-dir "$TMP/certs.d"
+	echo "$output"
+	tls_stop
+	[ "$status" -eq 0 ]
+	[ "$(tag_of "$TLS_REG/busybox:1")" = "sha256:$(cat "$FILE_TMP/amd64.id")" ]
+}
+
+@test "HTTPS: the system's CA bundle stays trusted beside a certs.d CA" {
+	sys=$(curl-config --ca 2>/dev/null || true)
+	[ -n "$sys" ] && [ -f "$sys" ] || skip "no system CA bundle (curl-config --ca)"
+	tls_registry
+	# the system bundle, as this pull sees it, holds the test CA (bound over
+	# it in a mount namespace of the driver's own); certs.d has another CA
+	cat "$sys" "$FILE_TMP/tls/ca.crt" >"$TMP/bundle.pem"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=another-ca \
+		-keyout "$TMP/other.key" -out "$TMP/other.crt" 2>/dev/null
+	mkdir -p "$TMP/certs.d/$TLS_REG"
+	cp "$TMP/other.crt" "$TMP/certs.d/$TLS_REG/ca.crt"
+	run ip netns exec "$NS" unshare -m --propagation private sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' \
+		- "$TMP/bundle.pem" "$sys" "$DRIVER" "$STORE" "$TLS_REG/busybox:1" --certs-dir "$TMP/certs.d"
+	echo "$output"
+	tls_stop
+	[ "$status" -eq 0 ]
+	[ "$(tag_of "$TLS_REG/busybox:1")" = "sha256:$(cat "$FILE_TMP/amd64.id")" ]
 }

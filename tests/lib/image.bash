@@ -48,3 +48,34 @@ make_archive() {
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# make_tls DIR IP: a test CA (DIR/ca.crt, ca.key), a server certificate for
+# IP signed by it (server.crt, server.key) and a client certificate
+# (client.cert, client.key): P-256 keys, valid two days.
+make_tls() {
+	local d=$1 ip=$2
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=ros-test-ca \
+		-keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
+	printf 'subjectAltName=IP:%s\n' "$ip" >"$d/san.ext"
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$ip" \
+		-keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
+	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+		-extfile "$d/san.ext" -out "$d/server.crt" 2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=ros-test-client \
+		-keyout "$d/client.key" -out "$d/client.csr" 2>/dev/null
+	openssl x509 -req -in "$d/client.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+		-out "$d/client.cert" 2>/dev/null
+}
+
+# registry_config FILE ADDR STORAGE [CERT KEY [CLIENTCA]]: a docker-registry
+# configuration serving STORAGE at ADDR, over TLS with CERT and KEY, asking
+# for client certificates signed by CLIENTCA.
+registry_config() {
+	local f=$1
+	printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
+		"$3" "$2" >"$f"
+	[ -n "${4:-}" ] && printf '  tls:\n    certificate: %s\n    key: %s\n' "$4" "$5" >>"$f"
+	[ -n "${6:-}" ] && printf '    clientcas: [%s]\n' "$6" >>"$f"
+	return 0
+}
