@@ -299,6 +299,29 @@ for real in "${!stubbed[@]}"; do
 	if [ -e "$real" ]; then make_stub "${stubbed[$real]}" "$real"; fi
 done
 
+# --- TLS trust where libcurl is (registries, cloud-config and upgrade
+# URLs over https): Mozilla's CA certificates from Debian's ca-certificates
+# package, in one bundle as its update-ca-certificates writes it, at the
+# path Debian's libcurl and OpenSSL read (not the build host's bundle,
+# which may hold local CAs). Identical in every such image: it goes to base.
+if find_lib libcurl.so.4 >/dev/null; then
+	deb=$(ls -t "$cache"/ca-certificates_*.deb 2>/dev/null | head -1 || true)
+	if [ -z "$deb" ]; then
+		(cd "$cache" && apt-get download -q -o APT::Sandbox::User=root ca-certificates >/dev/null)
+		deb=$(ls -t "$cache"/ca-certificates_*.deb | head -1)
+	fi
+	cas=$(mktemp -d)
+	dpkg -x "$deb" "$cas"
+	mkdir -p "$tree/etc/ssl/certs"
+	find "$cas/usr/share/ca-certificates/mozilla" -name '*.crt' | LC_ALL=C sort | while IFS= read -r f; do
+		sed -e '$a\' "$f"
+	done >"$tree/etc/ssl/certs/ca-certificates.crt"
+	rm -rf "$cas"
+	n=$(grep -c 'BEGIN CERTIFICATE' "$tree/etc/ssl/certs/ca-certificates.crt")
+	[ "$n" -ge 100 ] || { echo "mkimage: $name: only $n CA certificates in $deb" >&2; exit 1; }
+	echo "  CA      $name: $n certificates" >&2
+fi
+
 printf 'include /etc/ld.so.conf.d/*.conf\n' >"$tree/etc/ld.so.conf"
 ldconfig -r "$tree" 2>/dev/null || true
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # userctr in the booted ISO: the system service, the socket in the console,
-# `docker run` over ssh with an image loaded from a tarball the test serves.
+# `docker run` over ssh with an image loaded from a tarball the test serves,
+# and pulled over HTTPS from a registry signed by a private CA (certs.d).
 
 load lib
 load ../lib/image
@@ -8,27 +9,48 @@ load ../lib/image
 setup() {
 	vm_require
 	command -v busybox >/dev/null || skip "busybox not installed"
+	for t in docker-registry skopeo openssl; do
+		command -v $t >/dev/null || skip "$t not installed (scripts/install-deps.sh)"
+	done
 	TMP=$BATS_TEST_TMPDIR
 }
 teardown() {
 	[ -n "${HTTP_PID:-}" ] && kill "$HTTP_PID" 2>/dev/null
+	[ -n "${REG_PID:-}" ] && kill "$REG_PID" 2>/dev/null
 	vm_stop
 }
 
 @test "userctr runs as a system container; docker run --rm from the console over ssh; ros engine list" {
 	ssh-keygen -q -t ed25519 -N '' -C test@ros -f "$TMP/key"
-	cat >"$TMP/user-data.yml" <<C
-#cloud-config
-ssh_authorized_keys:
-  - $(cat "$TMP/key.pub")
-ros:
-  autologin: ttyS1
-C
-	vm_cidata "$TMP/user-data.yml"
 	# the image, served to the VM (QEMU's user network: the host is 10.0.2.2)
 	mkdir -p "$TMP/www"
 	busybox_layer "$TMP/layer.tar"
 	make_archive "$TMP/www/busybox.tar" busybox:latest amd64 "$TMP/layer.tar" >/dev/null
+	# and in a registry over HTTPS, its certificate (for 10.0.2.2) signed
+	# by a CA of the test's: the cloud-config puts the CA in certs.d
+	make_tls "$TMP/tls" 10.0.2.2
+	tport=$(free_port)
+	registry_config "$TMP/reg.yml" "127.0.0.1:$tport" "$TMP/registry" "$TMP/tls/server.crt" "$TMP/tls/server.key"
+	docker-registry serve "$TMP/reg.yml" >"$TMP/reg.log" 2>&1 3>&- &
+	REG_PID=$!
+	for _ in $(seq 100); do
+		curl -sf --cacert "$TMP/tls/ca.crt" --resolve "10.0.2.2:$tport:127.0.0.1" "https://10.0.2.2:$tport/v2/" >/dev/null && break
+		sleep 0.05
+	done
+	skopeo --insecure-policy copy -q --dest-tls-verify=false "docker-archive:$TMP/www/busybox.tar" \
+		"docker://127.0.0.1:$tport/busybox:1"
+	cat >"$TMP/user-data.yml" <<C
+#cloud-config
+ssh_authorized_keys:
+  - $(cat "$TMP/key.pub")
+write_files:
+  - path: /etc/docker/certs.d/10.0.2.2:$tport/ca.crt
+    encoding: b64
+    content: $(base64 -w0 "$TMP/tls/ca.crt")
+ros:
+  autologin: ttyS1
+C
+	vm_cidata "$TMP/user-data.yml"
 	hport=$(free_port)
 	(cd "$TMP/www" && exec python3 -m http.server --bind 127.0.0.1 "$hport") >/dev/null 2>&1 &
 	HTTP_PID=$!
@@ -81,4 +103,20 @@ C
 	echo "$output"
 	[[ "$output" == *"1 packets received"* ]]
 	ssh_ros "docker rm -f $cid"
+
+	# TLS: the engine's image holds Debian's CA bundle; the private
+	# registry is trusted through certs.d, and only for its host
+	n=$(vm_sh "grep -c 'BEGIN CERTIFICATE' /proc/$upid/root/etc/ssl/certs/ca-certificates.crt")
+	echo "CA certificates: $n"
+	[ "$n" -ge 100 ]
+	run ssh_ros "docker pull 10.0.2.2:$tport/busybox:1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Downloaded newer image for 10.0.2.2:$tport/busybox:1"* ]]
+	run ssh_ros "docker run --rm 10.0.2.2:$tport/busybox:1 echo over-tls"
+	[ "$output" = over-tls ]
+	run ssh_ros "sudo rm /etc/docker/certs.d/10.0.2.2:$tport/ca.crt && docker pull 10.0.2.2:$tport/busybox:1"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"SSL certificate problem"*"/etc/docker/certs.d/10.0.2.2:$tport/ca.crt"* ]]
 }
