@@ -28,38 +28,10 @@
 #include "net-int.h"
 #include "net.h"
 
-/* libnl's error numbers back to errno, for the callers' -errno contract. */
+/* libnl's error numbers back to errno; an object or device not found is ENODEV here */
 static int nl_errno(int nlerr)
 {
-	switch (nlerr < 0 ? -nlerr : nlerr) {
-	case NLE_NOMEM:
-		return ENOMEM;
-	case NLE_EXIST:
-		return EEXIST;
-	case NLE_INVAL:
-	case NLE_RANGE:
-		return EINVAL;
-	case NLE_OPNOTSUPP:
-	case NLE_AF_NOSUPPORT:
-		return EOPNOTSUPP;
-	case NLE_OBJ_NOTFOUND:
-	case NLE_NODEV:
-		return ENODEV;
-	case NLE_NOADDR:
-		return EADDRNOTAVAIL;
-	case NLE_BUSY:
-		return EBUSY;
-	case NLE_NOACCESS:
-		return EACCES;
-	case NLE_PERM:
-		return EPERM;
-	case NLE_AGAIN:
-		return EAGAIN;
-	case NLE_INTR:
-		return EINTR;
-	default:
-		return EIO;
-	}
+	return nl_to_errno(nlerr, ENODEV);
 }
 
 #define nl_fail(e, r, fmt, ...) err_setx(e, nl_errno(r), fmt ": %s", ##__VA_ARGS__, nl_geterror(r))
