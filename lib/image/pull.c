@@ -57,7 +57,7 @@ struct puller {
 	 * blob (NULL: curl's bundle alone), and a client certificate */
 	char *ca_pem;
 	size_t ca_len;
-	char certs[PATH_MAX], client_cert[PATH_MAX], client_key[PATH_MAX];
+	char client_cert[PATH_MAX], client_key[PATH_MAX];
 };
 
 /* Where a response goes: memory (capped) or a file, plus what its headers
@@ -124,20 +124,21 @@ static int certs_load(struct puller *p, struct ros_err *e)
 {
 	if (!p->o || !p->o->certs_dir || !p->o->certs_dir[0])
 		return 0;
-	snprintf(p->certs, sizeof(p->certs), "%s/%s", p->o->certs_dir, p->ref.host);
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/%s", p->o->certs_dir, p->ref.host);
 	struct dirent **ents = NULL;
-	int n = scandir(p->certs, &ents, NULL, by_name);
+	int n = scandir(dir, &ents, NULL, by_name);
 	if (n < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
-		return err_set(e, errno, "registry certificates %s", p->certs);
+		return err_set(e, errno, "registry certificates %s", dir);
 	}
 	int r = 0;
 	bool system_added = false;
 	for (int i = 0; i < n && r == 0; i++) {
 		const char *f = ents[i]->d_name;
 		char path[PATH_MAX + 256];
-		snprintf(path, sizeof(path), "%s/%s", p->certs, f);
+		snprintf(path, sizeof(path), "%s/%s", dir, f);
 		if (has_suffix(f, ".crt")) {
 			if (!system_added) {
 				/* a blob replaces curl's bundle: the system's goes first */
