@@ -5,6 +5,11 @@
 #     kernel -> init, init's stages, each service up, and "all up", the
 #     last service up measured from init's start;
 #   - host seconds from QEMU's start to the `login:` prompt on ttyS0;
+#   - the host's steal time during each boot (ms, all host CPUs, from
+#     /proc/stat), and all up divided by kernel -> init: the kernel's own
+#     boot runs no ros code, so it measures how fast this host emulates
+#     right now (on a shared host that varies by a third from hour to hour,
+#     steal or not); the ratio compares builds across such changes;
 #   - RAM in use after boot (free: used, MiB), and the sizes of the ISOs
 #     (cloud kernel: ros.iso, the one booted; generic kernel:
 #     ros-generic.iso, when `make iso KERNEL=generic` has built it), of
@@ -28,6 +33,7 @@ median() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else p
 
 for r in $(seq "$runs"); do
 	vm_cidata "$work/cc.yml"
+	steal0=$(awk '$1 == "cpu" {print $9}' /proc/stat)
 	t0=$(date +%s%N)
 	VM_MEM=${VM_MEM:-512} vm_boot bios
 	vm_wait 'login:' 300
@@ -41,9 +47,11 @@ for r in $(seq "$runs"); do
 		$2 == "kernel" {k = $1; print "kernel_to_init_ms", $1; next}
 		$2 == "service" {print "service_" $3 "_ms", $1 - k; last = $1 - k; next}
 		NF >= 2 {print "init_" $2 "_ms", $1 - k}
-		END {print "all_services_up_ms", last}' >>"$work/run.$r"
+		END {print "all_services_up_ms", last; if (k) printf "all_up_per_kernel_to_init %.2f\n", last / k}' >>"$work/run.$r"
 	echo "ram_used_mib $(vm_sh 'free -m' | awk '$1 == "Mem:" {print $3}')" >>"$work/run.$r"
 	vm_stop
+	steal1=$(awk '$1 == "cpu" {print $9}' /proc/stat)
+	echo "host_steal_ms $(( (steal1 - steal0) * 1000 / $(getconf CLK_TCK) ))" >>"$work/run.$r"
 done
 
 echo "ros boot: $runs runs, $( vm_kvm_works && echo KVM || echo TCG ), medians"
