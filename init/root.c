@@ -79,8 +79,8 @@ static bool cd_probe(struct blockdev *d)
 	const unsigned char *t = pvd + 830; /* modified, else created */
 	if (!memcmp(t, "0000000000000000", 16) || !t[0])
 		t = pvd + 813;
-	snprintf(d->uuid, sizeof(d->uuid), "%.4s-%.2s-%.2s-%.2s-%.2s-%.2s-%.2s", t, t + 4, t + 6, t + 8, t + 10,
-	         t + 12, t + 14);
+	snprintf(d->uuid, sizeof(d->uuid), "%.4s-%.2s-%.2s-%.2s-%.2s-%.2s-%.2s", t, t + 4, t + 6, t + 8, t + 10, t + 12,
+	         t + 14);
 	return true;
 }
 

@@ -305,16 +305,18 @@ done
 # path Debian's libcurl and OpenSSL read (not the build host's bundle,
 # which may hold local CAs). Identical in every such image: it goes to base.
 if find_lib libcurl.so.4 >/dev/null; then
-	deb=$(ls -t "$cache"/ca-certificates_*.deb 2>/dev/null | head -1 || true)
+	newest() { find "$cache" -maxdepth 1 -name 'ca-certificates_*.deb' -printf '%T@ %p\n' | sort -rn | head -1 | cut -d' ' -f2-; }
+	deb=$(newest)
 	if [ -z "$deb" ]; then
 		(cd "$cache" && apt-get download -q -o APT::Sandbox::User=root ca-certificates >/dev/null)
-		deb=$(ls -t "$cache"/ca-certificates_*.deb | head -1)
+		deb=$(newest)
 	fi
 	cas=$(mktemp -d)
 	dpkg -x "$deb" "$cas"
 	mkdir -p "$tree/etc/ssl/certs"
+	# each file ends with a newline (awk adds a missing one)
 	find "$cas/usr/share/ca-certificates/mozilla" -name '*.crt' | LC_ALL=C sort | while IFS= read -r f; do
-		sed -e '$a\' "$f"
+		awk 1 "$f"
 	done >"$tree/etc/ssl/certs/ca-certificates.crt"
 	rm -rf "$cas"
 	n=$(grep -c 'BEGIN CERTIFICATE' "$tree/etc/ssl/certs/ca-certificates.crt")

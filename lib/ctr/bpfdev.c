@@ -299,6 +299,7 @@ static void prog_cache_add(const struct bpf_insn *insns, size_t n, int fd)
 	}
 	memmove(&prog_cache[1], &prog_cache[0], (PROG_CACHE_SIZE - 1) * sizeof(prog_cache[0]));
 	prog_cache[0] = (struct prog_cache_entry){copy, n, fd};
+	// cppcheck-suppress memleak ; copy is kept in prog_cache, freed by eviction or bpfdev_cache_clear
 }
 
 void bpfdev_cache_clear(void)

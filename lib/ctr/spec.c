@@ -141,8 +141,11 @@ static int parse_scheduler(struct spec *s, json_t *sch, struct ros_err *e)
 	static const struct {
 		const char *name;
 		int policy;
-	} policies[] = {{"SCHED_OTHER", SCHED_OTHER}, {"SCHED_BATCH", SCHED_BATCH}, {"SCHED_IDLE", SCHED_IDLE},
-	                {"SCHED_FIFO", SCHED_FIFO},   {"SCHED_RR", SCHED_RR}};
+	} policies[] = {{"SCHED_OTHER", SCHED_OTHER},
+	                {"SCHED_BATCH", SCHED_BATCH},
+	                {"SCHED_IDLE", SCHED_IDLE},
+	                {"SCHED_FIFO", SCHED_FIFO},
+	                {"SCHED_RR", SCHED_RR}};
 	if (!sch)
 		return 0;
 	if (!json_is_object(sch))
@@ -175,14 +178,14 @@ static int parse_scheduler(struct spec *s, json_t *sch, struct ros_err *e)
 	json_array_foreach(flags, i, f)
 	{
 		if (!json_is_string(f) || strcmp(json_string_value(f), "SCHED_FLAG_RESET_ON_FORK"))
-			return err_setx(e, ENOTSUP, "process.scheduler.flags[%zu]: only SCHED_FLAG_RESET_ON_FORK is supported",
-			                i);
+			return err_setx(e, ENOTSUP,
+			                "process.scheduler.flags[%zu]: only SCHED_FLAG_RESET_ON_FORK is supported", i);
 		s->sched_reset_on_fork = true;
 	}
 	for (const char *const *key = (const char *const[]){"runtime", "deadline", "period", NULL}; *key; key++)
 		if (json_object_get(sch, *key))
-			return err_setx(e, ENOTSUP, "process.scheduler.%s: only for SCHED_DEADLINE, which is not supported",
-			                *key);
+			return err_setx(e, ENOTSUP,
+			                "process.scheduler.%s: only for SCHED_DEADLINE, which is not supported", *key);
 	s->has_scheduler = true;
 	s->sched_policy = policies[k].policy;
 	s->sched_nice = nice;

@@ -101,8 +101,8 @@ struct image_pull_opts {
 	const char *const *insecure; /* NULL-terminated "host:port" list allowed over plain HTTP (loopback always is) */
 	const char
 	        *default_registry; /* registry for names without one; NULL = error "no default registry configured" */
-	const char *certs_dir;       /* Docker's certs.d: DIR/HOST[:PORT]/ *.crt CAs trusted for that registry beside
-	                                the system's, NAME.cert + NAME.key a client certificate; NULL = none */
+	const char *certs_dir;     /* Docker's certs.d: DIR/HOST[:PORT]/ *.crt CAs trusted for that registry beside
+	                              the system's, NAME.cert + NAME.key a client certificate; NULL = none */
 	void (*progress)(void *arg, const char *id, const char *status, uint64_t current, uint64_t total);
 	void *arg;
 };

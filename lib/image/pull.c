@@ -144,7 +144,8 @@ static int certs_load(struct puller *p, struct ros_err *e)
 				/* a blob replaces curl's bundle: the system's goes first */
 				char *sys = NULL;
 				system_added = true;
-				if (curl_easy_getinfo(p->curl, CURLINFO_CAINFO, &sys) == CURLE_OK && sys && access(sys, R_OK) == 0)
+				if (curl_easy_getinfo(p->curl, CURLINFO_CAINFO, &sys) == CURLE_OK && sys &&
+				    access(sys, R_OK) == 0)
 					r = pem_append(p, sys, e);
 				if (r < 0)
 					break;
