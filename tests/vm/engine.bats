@@ -105,7 +105,7 @@ C
 	ssh_ros "docker rm -f $cid"
 
 	# TLS: the engine's image holds Debian's CA bundle; the private
-	# registry is trusted through certs.d, and only for its host
+	# registry is trusted through certs.d, and refused once its CA is gone
 	n=$(vm_sh "grep -c 'BEGIN CERTIFICATE' /proc/$upid/root/etc/ssl/certs/ca-certificates.crt")
 	echo "CA certificates: $n"
 	[ "$n" -ge 100 ]
