@@ -89,10 +89,24 @@ void spec_free(struct spec *s)
 
 /* ---- process ---- */
 
-static const struct {
+/* A spec's symbolic names (RLIMIT_*, SCHED_*, SCMP_CMP_*) and their values. */
+struct name_value {
 	const char *name;
-	int res;
-} rlimit_names[] = {
+	int value;
+};
+
+/* name's value in table t of n entries: true if found. */
+static bool name_lookup(const struct name_value *t, size_t n, const char *name, int *out)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(t[i].name, name)) {
+			*out = t[i].value;
+			return true;
+		}
+	return false;
+}
+
+static const struct name_value rlimit_names[] = {
         {"RLIMIT_AS", RLIMIT_AS},
         {"RLIMIT_CORE", RLIMIT_CORE},
         {"RLIMIT_CPU", RLIMIT_CPU},
@@ -138,14 +152,11 @@ static int parse_capset(json_t *caps, const char *path, const char *key, uint64_
  * SCHED_DEADLINE, nice, priority, and the flag SCHED_FLAG_RESET_ON_FORK. */
 static int parse_scheduler(struct spec *s, json_t *sch, struct ros_err *e)
 {
-	static const struct {
-		const char *name;
-		int policy;
-	} policies[] = {{"SCHED_OTHER", SCHED_OTHER},
-	                {"SCHED_BATCH", SCHED_BATCH},
-	                {"SCHED_IDLE", SCHED_IDLE},
-	                {"SCHED_FIFO", SCHED_FIFO},
-	                {"SCHED_RR", SCHED_RR}};
+	static const struct name_value policies[] = {{"SCHED_OTHER", SCHED_OTHER},
+	                                             {"SCHED_BATCH", SCHED_BATCH},
+	                                             {"SCHED_IDLE", SCHED_IDLE},
+	                                             {"SCHED_FIFO", SCHED_FIFO},
+	                                             {"SCHED_RR", SCHED_RR}};
 	if (!sch)
 		return 0;
 	if (!json_is_object(sch))
@@ -157,16 +168,14 @@ static int parse_scheduler(struct spec *s, json_t *sch, struct ros_err *e)
 	    (r = json_get_int32(sch, "process.scheduler", "nice", false, &nice, e)) < 0 ||
 	    (r = json_get_int32(sch, "process.scheduler", "priority", false, &prio, e)) < 0)
 		return r;
-	size_t k = 0;
-	while (k < ARRAY_SIZE(policies) && strcmp(policies[k].name, policy))
-		k++;
-	if (k == ARRAY_SIZE(policies))
+	int pol;
+	if (!name_lookup(policies, ARRAY_SIZE(policies), policy, &pol))
 		return err_setx(e, !strcmp(policy, "SCHED_DEADLINE") ? ENOTSUP : EINVAL,
 		                "process.scheduler.policy: %s \"%s\"",
 		                !strcmp(policy, "SCHED_DEADLINE") ? "not supported:" : "unknown policy", policy);
 	if (nice < -20 || nice > 19)
 		return err_setx(e, ERANGE, "process.scheduler.nice: %d is outside -20..19", nice);
-	bool rt = policies[k].policy == SCHED_FIFO || policies[k].policy == SCHED_RR;
+	bool rt = pol == SCHED_FIFO || pol == SCHED_RR;
 	if (rt ? prio < 1 || prio > 99 : prio != 0)
 		return err_setx(e, ERANGE, "process.scheduler.priority: %d; %s", prio,
 		                rt ? "SCHED_FIFO and SCHED_RR take 1..99" : "only SCHED_FIFO and SCHED_RR take one");
@@ -187,7 +196,7 @@ static int parse_scheduler(struct spec *s, json_t *sch, struct ros_err *e)
 			return err_setx(e, ENOTSUP,
 			                "process.scheduler.%s: only for SCHED_DEADLINE, which is not supported", *key);
 	s->has_scheduler = true;
-	s->sched_policy = policies[k].policy;
+	s->sched_policy = pol;
 	s->sched_nice = nice;
 	s->sched_priority = prio;
 	return 0;
@@ -269,19 +278,16 @@ static int parse_process(struct spec *s, json_t *proc, struct ros_err *e)
 			    (r = json_get_uint64(v, pi, "soft", true, &l->soft, e)) < 0 ||
 			    (r = json_get_uint64(v, pi, "hard", true, &l->hard, e)) < 0)
 				return r;
-			size_t k;
-			for (k = 0; k < sizeof(rlimit_names) / sizeof(rlimit_names[0]); k++)
-				if (!strcmp(type, rlimit_names[k].name))
-					break;
-			if (k == sizeof(rlimit_names) / sizeof(rlimit_names[0]))
+			int res;
+			if (!name_lookup(rlimit_names, ARRAY_SIZE(rlimit_names), type, &res))
 				return err_setx(e, EINVAL, "%s.type: unknown rlimit \"%s\"", pi, type);
 			for (size_t j = 0; j < s->n_rlimits; j++)
-				if (s->rlimits[j].resource == rlimit_names[k].res)
+				if (s->rlimits[j].resource == res)
 					return err_setx(e, EINVAL, "%s.type: duplicate rlimit \"%s\"", pi, type);
 			if (l->soft > l->hard)
 				return err_setx(e, EINVAL, "%s: soft limit %llu is above the hard limit %llu", pi,
 				                (unsigned long long)l->soft, (unsigned long long)l->hard);
-			l->resource = rlimit_names[k].res;
+			l->resource = res;
 			s->n_rlimits++;
 		}
 	}
@@ -718,22 +724,17 @@ static int parse_seccomp(struct spec *s, json_t *sc, struct ros_err *e)
 			if (idx > 5)
 				return err_setx(e, EINVAL, "%s.index: %u is not a syscall argument (0..5)", pa, idx);
 			arg->index = idx;
-			static const struct {
-				const char *name;
-				int op;
-			} ops[] = {{"SCMP_CMP_NE", SCMP_CMP_NE},
-			           {"SCMP_CMP_LT", SCMP_CMP_LT},
-			           {"SCMP_CMP_LE", SCMP_CMP_LE},
-			           {"SCMP_CMP_EQ", SCMP_CMP_EQ},
-			           {"SCMP_CMP_GE", SCMP_CMP_GE},
-			           {"SCMP_CMP_GT", SCMP_CMP_GT},
-			           {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ}};
-			arg->op = 0;
-			for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++)
-				if (!strcmp(op, ops[o].name))
-					arg->op = ops[o].op;
-			if (!arg->op)
+			static const struct name_value ops[] = {{"SCMP_CMP_NE", SCMP_CMP_NE},
+			                                        {"SCMP_CMP_LT", SCMP_CMP_LT},
+			                                        {"SCMP_CMP_LE", SCMP_CMP_LE},
+			                                        {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+			                                        {"SCMP_CMP_GE", SCMP_CMP_GE},
+			                                        {"SCMP_CMP_GT", SCMP_CMP_GT},
+			                                        {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ}};
+			int opv;
+			if (!name_lookup(ops, ARRAY_SIZE(ops), op, &opv))
 				return err_setx(e, EINVAL, "%s.op: unknown operator \"%s\"", pa, op);
+			arg->op = opv;
 		}
 	}
 	return 0;
